@@ -1,0 +1,83 @@
+// @ts-check
+import eslint from '@eslint/js';
+import prettier from 'eslint-config-prettier';
+import tseslint from 'typescript-eslint';
+
+/**
+ * Import boundaries (STYLE.md "Layout"): each library is reachable from the folders that own it,
+ * and one concern reaches another only through its index.js. `no-restricted-imports` does not
+ * merge across blocks, so every folder gets one block with its complete list.
+ */
+const LIBRARY_OWNERS = {
+  '@grpc/*': ['server', 'client'],
+  'grpc-health-check': ['server'],
+  pkijs: ['asn1', 'ca', 'csr'],
+  asn1js: ['asn1', 'ca', 'csr'],
+  '@kubernetes/client-node': ['kube'],
+  'prom-client': ['metrics'],
+};
+const FOLDERS = [
+  'asn1', 'auth', 'ca', 'cli', 'client', 'config', 'csr', 'devmode', 'identity', 'kube',
+  'metrics', 'policy', 'server', 'trust',
+];
+const boundaryBlocks = FOLDERS.map((folder) => ({
+  files: [`src/${folder}/**/*.ts`],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          ...Object.entries(LIBRARY_OWNERS)
+            .filter(([, owners]) => !owners.includes(folder))
+            .map(([library, owners]) => ({
+              group: [library],
+              message: `Only src/{${owners.join(',')}}/ may import ${library}.`,
+            })),
+          {
+            group: ['../*/*', '!../*/index.js'],
+            message: 'Import another concern through its index.js.',
+          },
+        ],
+      },
+    ],
+  },
+}));
+
+export default tseslint.config(
+  { ignores: ['dist/', 'coverage/', 'src/gen/', 'node_modules/'] },
+  eslint.configs.recommended,
+  tseslint.configs.strictTypeChecked,
+  tseslint.configs.stylisticTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/explicit-module-boundary-types': 'error',
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
+      '@typescript-eslint/no-floating-promises': 'error',
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'ExportDefaultDeclaration', message: 'Use named exports.' },
+        { selector: 'ExportAllDeclaration', message: 'Re-export names explicitly.' },
+        { selector: 'TSEnumDeclaration', message: 'Use a union of string literals.' },
+      ],
+      'no-console': 'error',
+      eqeqeq: 'error',
+    },
+  },
+  ...boundaryBlocks,
+  {
+    files: ['test/**/*.ts', 'bench/**/*.ts'],
+    rules: {
+      // Tests assert on shapes they just built; non-null assertions there state a test's premise.
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      'no-console': 'off',
+    },
+  },
+  { files: ['**/*.js', '**/*.cjs'], extends: [tseslint.configs.disableTypeChecked] },
+  { files: ['eslint.config.js', 'jest.config.js'], rules: { 'no-restricted-syntax': 'off' } },
+  prettier,
+);

@@ -1,0 +1,50 @@
+/**
+ * PEM (RFC 7468) parsing and writing: strict enough to refuse mixed or malformed input, lax
+ * about the whitespace and explanatory text RFC 7468 §5.2 tells parsers to ignore.
+ *
+ * @module
+ */
+
+/** One decoded PEM block. */
+export interface PemBlock {
+  /** The label between `BEGIN ` and the dashes, e.g. `CERTIFICATE`. */
+  readonly label: string;
+  readonly der: Buffer;
+}
+
+const BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END ([A-Z0-9 ]+)-----/g;
+const BASE64_BODY = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/**
+ * Decodes every PEM block in `text`, in order.
+ *
+ * @throws `Error` when a block's END label differs from its BEGIN label or its body is not
+ * base64 (RFC 7468 §3). Callers re-type this into their own domain errors.
+ */
+export function decodePem(text: string): PemBlock[] {
+  const blocks: PemBlock[] = [];
+  for (const match of text.matchAll(BLOCK)) {
+    const [, begin = '', body = '', end = ''] = match;
+    if (begin !== end) throw new Error(`PEM block BEGIN ${begin} ends with END ${end}`);
+    const compact = body.replace(/\s+/g, '');
+    if (!BASE64_BODY.test(compact) || compact.length % 4 !== 0) {
+      throw new Error(`PEM block ${begin} has a body that is not base64`);
+    }
+    blocks.push({ label: begin, der: Buffer.from(compact, 'base64') });
+  }
+  return blocks;
+}
+
+/** Encodes DER as one PEM block with 64-character lines and a final newline (RFC 7468 §2). */
+export function encodePem(label: string, der: Uint8Array): string {
+  const base64 = Buffer.from(der).toString('base64');
+  const lines: string[] = [];
+  for (let i = 0; i < base64.length; i += 64) lines.push(base64.slice(i, i + 64));
+  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
+}
+
+/** Label of X.509 certificates (RFC 7468 §5). */
+export const PEM_CERTIFICATE = 'CERTIFICATE';
+/** Label of PKCS#10 requests (RFC 7468 §7); `NEW CERTIFICATE REQUEST` is a legacy alias. */
+export const PEM_CERTIFICATE_REQUEST = 'CERTIFICATE REQUEST';
+export const PEM_CERTIFICATE_REQUEST_LEGACY = 'NEW CERTIFICATE REQUEST';

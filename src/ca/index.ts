@@ -1,0 +1,19 @@
+/**
+ * The certificate authority: CA material in Istio's `cacerts` layout, certification paths, the
+ * trust bundle, the leaf template and in-process signing, and the development PKI.
+ *
+ * @module
+ */
+export type { CaMaterial, CaMaterialSource } from './material.js';
+export { CACERTS_FILES, CaMaterialError, loadCaDirectory, loadCaMaterial } from './material.js';
+export type { CertificationPath } from './chain.js';
+export { buildCertificationPath, describe, issuedBy } from './chain.js';
+export type { TrustBundle } from './trust-bundle.js';
+export { createTrustBundle, sameTrustBundle } from './trust-bundle.js';
+export type { LeafFields, SubjectAltName } from './leaf-template.js';
+export type { AuthorityListener, IssuedCertificate, SigningOptions } from './authority.js';
+export { CertificateAuthority, SigningAuthority } from './authority.js';
+export type { CaCertificateSpec, CaKeyPair, CaKeyType } from './pki-builder.js';
+export { createCaCertificate, generateCaKey } from './pki-builder.js';
+export type { CaDirectoryFiles, DevPkiLayout, DevPkiOutcome } from './dev-pki.js';
+export { devPkiLayout, ensureDevPki, writeCaDirectory } from './dev-pki.js';

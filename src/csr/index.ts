@@ -1,0 +1,14 @@
+/**
+ * Certificate signing requests: parsing, the validation rules, and building requests in Istio's
+ * shapes.
+ *
+ * @module
+ */
+export type { CsrExtension, ParsedCsr, SubjectAttribute } from './parse.js';
+export { MAX_CSR_PEM_BYTES, parseCsrDer, parseCsrPem } from './parse.js';
+export type { CsrKey, CurveName, KeyPolicyOptions } from './key.js';
+export { DEFAULT_KEY_POLICY } from './key.js';
+export type { ValidatedCsr } from './validate.js';
+export { CsrValidator } from './validate.js';
+export type { CsrShape, CsrSpec, RawExtension, WorkloadKey, WorkloadKeyType } from './build.js';
+export { buildCsrPem, generateWorkloadKey } from './build.js';

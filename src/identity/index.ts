@@ -1,0 +1,12 @@
+/**
+ * Workload identity names (SPIFFE IDs) shared by authentication, CSR validation and signing.
+ *
+ * @module
+ */
+export type { SpiffeId } from './spiffe-id.js';
+export {
+  isValidTrustDomain,
+  parseWorkloadSpiffeId,
+  sanitizeTrustDomain,
+  workloadSpiffeId,
+} from './spiffe-id.js';
