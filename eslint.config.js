@@ -18,7 +18,7 @@ const LIBRARY_OWNERS = {
 };
 const FOLDERS = [
   'asn1', 'auth', 'ca', 'cli', 'client', 'config', 'csr', 'devmode', 'identity', 'kube',
-  'metrics', 'policy', 'server', 'trust',
+  'metrics', 'policy', 'server', 'trust', 'util',
 ];
 const boundaryBlocks = FOLDERS.map((folder) => ({
   files: [`src/${folder}/**/*.ts`],

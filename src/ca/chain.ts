@@ -86,16 +86,17 @@ function finish(path: ParsedCertificate[], anchor: ParsedCertificate): Certifica
 }
 
 function checkValidity(cert: ParsedCertificate, at: Date): void {
-  const subject = describe(cert);
   if (at < cert.notBefore) {
-    throw new Error(`"${subject}" is not valid before ${cert.notBefore.toISOString()}`);
+    throw new Error(`"${describe(cert)}" is not valid before ${cert.notBefore.toISOString()}`);
   }
   if (at > cert.notAfter) {
-    throw new Error(`"${subject}" expired at ${cert.notAfter.toISOString()}`);
+    throw new Error(`"${describe(cert)}" expired at ${cert.notAfter.toISOString()}`);
   }
 }
 
 /** A certificate's subject on one line, for error messages. */
 export function describe(cert: ParsedCertificate): string {
-  return cert.x509.subject.replaceAll('\n', ', ');
+  // Node reports an empty subject (every workload leaf) as undefined.
+  const subject = (cert.x509.subject as string | undefined) ?? '';
+  return subject === '' ? `serial ${cert.x509.serialNumber}` : subject.replaceAll('\n', ', ');
 }

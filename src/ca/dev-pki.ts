@@ -6,11 +6,12 @@
  * @module
  */
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseCertificatesPem, type ParsedCertificate } from '../asn1/index.js';
 import { CACERTS_FILES } from './material.js';
 import { createCaCertificate, generateCaKey, type CaKeyPair } from './pki-builder.js';
+import { writeFileAtomically } from '../util/index.js';
 
 /** Where the development PKI lives inside the state directory. */
 export interface DevPkiLayout {
@@ -63,8 +64,8 @@ async function createDevPki(layout: DevPkiLayout, now: Date): Promise<void> {
     notAfter: new Date(now.getTime() + ROOT_LIFETIME_MS),
   });
   await mkdir(layout.rootDir, { recursive: true, mode: 0o700 });
-  await writeAtomically(join(layout.rootDir, 'root-cert.pem'), root.pem);
-  await writeAtomically(
+  await writeFileAtomically(join(layout.rootDir, 'root-cert.pem'), root.pem);
+  await writeFileAtomically(
     join(layout.rootDir, 'root-key.pem'),
     rootKey.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
     0o600,
@@ -132,14 +133,8 @@ export interface CaDirectoryFiles {
  */
 export async function writeCaDirectory(dir: string, files: CaDirectoryFiles): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  await writeAtomically(join(dir, CACERTS_FILES.key), files.caKeyPem, 0o600);
-  await writeAtomically(join(dir, CACERTS_FILES.cert), files.caCertPem);
-  await writeAtomically(join(dir, CACERTS_FILES.chain), files.certChainPem);
-  await writeAtomically(join(dir, CACERTS_FILES.roots), files.rootCertPem);
-}
-
-async function writeAtomically(path: string, content: string, mode = 0o644): Promise<void> {
-  const temporary = `${path}.${process.pid}.tmp`;
-  await writeFile(temporary, content, { mode });
-  await rename(temporary, path);
+  await writeFileAtomically(join(dir, CACERTS_FILES.key), files.caKeyPem, 0o600);
+  await writeFileAtomically(join(dir, CACERTS_FILES.cert), files.caCertPem);
+  await writeFileAtomically(join(dir, CACERTS_FILES.chain), files.certChainPem);
+  await writeFileAtomically(join(dir, CACERTS_FILES.roots), files.rootCertPem);
 }

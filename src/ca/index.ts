@@ -17,3 +17,5 @@ export type { CaCertificateSpec, CaKeyPair, CaKeyType } from './pki-builder.js';
 export { createCaCertificate, generateCaKey } from './pki-builder.js';
 export type { CaDirectoryFiles, DevPkiLayout, DevPkiOutcome } from './dev-pki.js';
 export { devPkiLayout, ensureDevPki, writeCaDirectory } from './dev-pki.js';
+export type { ChainExpectations, CheckedChain } from './response-check.js';
+export { checkCertificateChain } from './response-check.js';

@@ -1,0 +1,65 @@
+/**
+ * Every setting of `meshca serve`, declared once. Each is a config-file key (camelCase), a flag
+ * (`--kebab-case`) and an environment variable (`MESHCA_UPPER_SNAKE`); the help text and the
+ * README's configuration reference are generated from this table, so they cannot drift.
+ *
+ * @module
+ */
+
+/** How a raw value is read. */
+export type OptionKind = 'string' | 'list' | 'duration' | 'integer' | 'boolean';
+
+/** One setting. */
+export interface OptionSpec {
+  readonly key: string;
+  readonly kind: OptionKind;
+  /** Raw default, in the notation users write. */
+  readonly default?: string | number | boolean | readonly string[];
+  readonly help: string;
+  /** Help-section heading. */
+  readonly group: 'Serving' | 'Identity' | 'Authentication' | 'Certificate authority' | 'Issuance' | 'Operations';
+}
+
+/** All settings, in help order. */
+export const OPTIONS: readonly OptionSpec[] = [
+  { group: 'Serving', key: 'listen', kind: 'string', default: '0.0.0.0:6443', help: 'gRPC listen address (host:port) of the certificate service.' },
+  { group: 'Serving', key: 'httpListen', kind: 'string', default: '0.0.0.0:9402', help: 'Listen address of /healthz, /readyz and /metrics.' },
+  { group: 'Serving', key: 'servingDns', kind: 'list', default: ['meshca.meshca.svc', 'localhost'], help: "DNS names in meshca's serving certificate; must include the host of the proxies' CA address." },
+  { group: 'Serving', key: 'servingIps', kind: 'list', default: ['127.0.0.1'], help: 'IP addresses in the serving certificate.' },
+  { group: 'Serving', key: 'servingTtl', kind: 'duration', default: '24h', help: 'Lifetime of the serving certificate; renewed at two thirds.' },
+  { group: 'Serving', key: 'requestTimeout', kind: 'duration', default: '10s', help: 'Server-side deadline of one CreateCertificate call (Istio clients send none).' },
+  { group: 'Serving', key: 'maxInFlight', kind: 'integer', default: 10000, help: 'Calls processed at once; beyond it callers get UNAVAILABLE and retry.' },
+  { group: 'Serving', key: 'shutdownGrace', kind: 'duration', default: '10s', help: 'Time in-flight calls get to finish on shutdown.' },
+  { group: 'Identity', key: 'trustDomain', kind: 'string', default: 'cluster.local', help: "The mesh trust domain (meshConfig.trustDomain); '@' is read as '.' like istiod does." },
+  { group: 'Identity', key: 'clusterId', kind: 'string', default: 'Kubernetes', help: "This cluster's ID (global.multiCluster.clusterName), matched against the clusterid metadata." },
+  { group: 'Identity', key: 'clusterAliases', kind: 'list', default: [], help: 'Other names the local cluster is known by.' },
+  { group: 'Authentication', key: 'kubeconfig', kind: 'string', default: '', help: 'Kubeconfig for TokenReview; "in-cluster" for the pod\'s service account; "none" for no cluster. Default: in-cluster when running in a pod, else none.' },
+  { group: 'Authentication', key: 'jwks', kind: 'string', default: '', help: "Verify tokens locally against this JWKS (file path or https URL) instead of TokenReview." },
+  { group: 'Authentication', key: 'jwtIssuer', kind: 'string', default: '', help: "Expected 'iss' of tokens verified with --jwks (the cluster's --service-account-issuer)." },
+  { group: 'Authentication', key: 'tokenAudiences', kind: 'list', default: ['istio-ca'], help: 'Accepted token audiences (global.sds.token.aud).' },
+  { group: 'Authentication', key: 'tokenReviewTimeout', kind: 'duration', default: '5s', help: 'Timeout of one TokenReview.' },
+  { group: 'Authentication', key: 'tokenReviewConcurrency', kind: 'integer', default: 50, help: 'TokenReviews in flight at once per API server.' },
+  { group: 'Authentication', key: 'tokenCacheTtl', kind: 'duration', default: '60s', help: 'How long a verified token is trusted without asking again (never past its expiry).' },
+  { group: 'Authentication', key: 'tokenCacheNegativeTtl', kind: 'duration', default: '2s', help: 'How long a refused token stays refused without asking again (0 disables).' },
+  { group: 'Authentication', key: 'tokenCacheSize', kind: 'integer', default: 100000, help: 'Tokens remembered at most.' },
+  { group: 'Certificate authority', key: 'caDir', kind: 'string', default: '', help: "Directory in Istio's cacerts layout: ca-cert.pem, ca-key.pem, cert-chain.pem, root-cert.pem." },
+  { group: 'Certificate authority', key: 'stateDir', kind: 'string', default: './.meshca', help: 'Where meshca keeps its development PKI and token issuer.' },
+  { group: 'Certificate authority', key: 'devPki', kind: 'boolean', default: false, help: 'Use (and create) the development PKI in --state-dir even when a cluster is configured.' },
+  { group: 'Certificate authority', key: 'verifyIssued', kind: 'boolean', default: true, help: 'Verify every issued certificate against the intermediate before returning it.' },
+  { group: 'Issuance', key: 'defaultTtl', kind: 'duration', default: '24h', help: 'Workload certificate lifetime when the request asks for none (validity_duration <= 0).' },
+  { group: 'Issuance', key: 'maxTtl', kind: 'duration', default: '24h', help: 'Longest workload certificate; longer requests are clamped to it.' },
+  { group: 'Issuance', key: 'minTtl', kind: 'duration', default: '10m', help: 'Shortest workload certificate; shorter requests are raised to it.' },
+  { group: 'Issuance', key: 'backdate', kind: 'duration', default: '2m', help: 'How far notBefore is set in the past, for clock skew (istiod: 2m).' },
+  { group: 'Issuance', key: 'minRsaBits', kind: 'integer', default: 2048, help: 'Smallest RSA key accepted in a CSR (at least 2048).' },
+  { group: 'Operations', key: 'logLevel', kind: 'string', default: 'info', help: 'fatal, error, warn, info, debug, trace or silent.' },
+];
+
+/** `fooBar` → `foo-bar`. */
+export function flagName(key: string): string {
+  return key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+}
+
+/** `fooBar` → `MESHCA_FOO_BAR`. */
+export function envName(key: string): string {
+  return `MESHCA_${key.replace(/[A-Z]/g, (letter) => `_${letter}`).toUpperCase()}`;
+}

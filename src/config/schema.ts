@@ -1,0 +1,316 @@
+/**
+ * Validation of the merged settings (zod) and the typed, frozen {@link Config} built from them.
+ * Cross-field rules live here too, so a bad combination fails at start-up with a message that
+ * names the setting.
+ *
+ * @module
+ */
+import { isIP } from 'node:net';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import type { JwksSource, TokenCacheOptions } from '../auth/index.js';
+import type { KeyPolicyOptions } from '../csr/index.js';
+import type { KubeConnection } from '../kube/index.js';
+import { LOG_LEVELS } from '../logger.js';
+import type { TtlOptions } from '../policy/index.js';
+import { isValidTrustDomain, sanitizeTrustDomain } from '../identity/index.js';
+import { parseDurationMs } from './duration.js';
+import { OPTIONS, type OptionKind } from './options.js';
+
+/** How tokens are verified. */
+export type VerifierConfig =
+  | { readonly kind: 'token-review'; readonly timeoutMs: number; readonly maxConcurrent: number }
+  | { readonly kind: 'jwt'; readonly jwks: JwksSource; readonly issuer: string }
+  | { readonly kind: 'development' };
+
+/** Where CA material comes from. */
+export type CaSourceConfig =
+  | { readonly kind: 'directory'; readonly dir: string }
+  | { readonly kind: 'development' };
+
+/** The validated configuration of `meshca serve`. */
+export interface Config {
+  /** `development` when nothing was configured: dev PKI and the local token issuer. */
+  readonly mode: 'development' | 'production';
+  readonly stateDir: string;
+  readonly logLevel: (typeof LOG_LEVELS)[number];
+  readonly grpc: {
+    readonly listen: string;
+    readonly requestTimeoutMs: number;
+    readonly maxInFlight: number;
+    readonly shutdownGraceMs: number;
+  };
+  readonly http: { readonly listen: string };
+  readonly trustDomain: string;
+  readonly cluster: { readonly id: string; readonly aliases: readonly string[] };
+  readonly kube: KubeConnection | undefined;
+  readonly authentication: {
+    readonly audiences: readonly string[];
+    readonly verifier: VerifierConfig;
+    readonly cache: TokenCacheOptions;
+  };
+  readonly ca: { readonly source: CaSourceConfig; readonly verifyIssued: boolean };
+  readonly ttl: TtlOptions;
+  readonly keyPolicy: KeyPolicyOptions;
+  readonly serving: {
+    readonly dnsNames: readonly string[];
+    readonly ipAddresses: readonly string[];
+    readonly ttlSeconds: number;
+    readonly backdateSeconds: number;
+  };
+}
+
+/** Facts about the environment that decide defaults (read by `load.ts`, the only env reader). */
+export interface Environment {
+  /** True inside a Kubernetes pod (KUBERNETES_SERVICE_HOST is set). */
+  readonly inCluster: boolean;
+  /** Base for relative paths. */
+  readonly cwd: string;
+}
+
+const DNS_NAME = /^(?=.{1,253}$)(\*\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
+const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]*):(\d{1,5})$/;
+
+const durationField = z
+  .union([z.string(), z.number()])
+  .transform((value, context) => {
+    try {
+      return parseDurationMs(value);
+    } catch (error) {
+      context.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  });
+const listField = z
+  .union([z.string(), z.array(z.string())])
+  .transform((value) =>
+    (typeof value === 'string' ? value.split(',') : value).map((item) => item.trim()).filter(Boolean),
+  );
+const integerField = z
+  .union([z.number(), z.string().regex(/^\d+$/, 'must be a whole number').transform(Number)])
+  .pipe(z.number().int().min(0));
+const booleanField = z.union([
+  z.boolean(),
+  z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v)),
+]);
+
+const FIELD_BY_KIND: Readonly<Record<OptionKind, z.ZodType>> = {
+  string: z.string(),
+  list: listField,
+  duration: durationField,
+  integer: integerField,
+  boolean: booleanField,
+};
+
+const rawSchema = z.strictObject(
+  Object.fromEntries(OPTIONS.map((option) => [option.key, FIELD_BY_KIND[option.kind]])),
+);
+
+/** The settings after type coercion, before cross-field checks. */
+interface Settings {
+  listen: string;
+  httpListen: string;
+  servingDns: string[];
+  servingIps: string[];
+  servingTtl: number;
+  requestTimeout: number;
+  maxInFlight: number;
+  shutdownGrace: number;
+  trustDomain: string;
+  clusterId: string;
+  clusterAliases: string[];
+  kubeconfig: string;
+  jwks: string;
+  jwtIssuer: string;
+  tokenAudiences: string[];
+  tokenReviewTimeout: number;
+  tokenReviewConcurrency: number;
+  tokenCacheTtl: number;
+  tokenCacheNegativeTtl: number;
+  tokenCacheSize: number;
+  caDir: string;
+  stateDir: string;
+  devPki: boolean;
+  verifyIssued: boolean;
+  defaultTtl: number;
+  maxTtl: number;
+  minTtl: number;
+  backdate: number;
+  minRsaBits: number;
+  logLevel: string;
+}
+
+/** A configuration error, with every problem found. */
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/**
+ * Validates merged raw settings and builds the {@link Config}.
+ *
+ * @param describe Names where a key's value came from, for messages (`--max-ttl`, `MESHCA_MAX_TTL`...).
+ * @throws {@link ConfigError} listing every problem.
+ */
+export function buildConfig(
+  raw: Record<string, unknown>,
+  environment: Environment,
+  describe: (key: string) => string,
+): Config {
+  const parsed = rawSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const key = String(issue.path[0] ?? '');
+        return issue.code === 'unrecognized_keys'
+          ? `unknown setting(s): ${issue.keys.join(', ')}`
+          : `${describe(key)}: ${issue.message}`;
+      }),
+    );
+  }
+  const s = parsed.data as unknown as Settings;
+  const problems: string[] = [];
+  const problem = (key: string, message: string): void => {
+    problems.push(`${describe(key)}: ${message}`);
+  };
+  const seconds = (key: 'servingTtl' | 'defaultTtl' | 'maxTtl' | 'minTtl' | 'backdate'): number => {
+    if (s[key] % 1000 !== 0) problem(key, 'must be a whole number of seconds');
+    return Math.floor(s[key] / 1000);
+  };
+
+  for (const key of ['listen', 'httpListen'] as const) {
+    const match = HOST_PORT.exec(s[key]);
+    if (!match || Number(match[2]) > 65535) problem(key, `"${s[key]}" is not host:port`);
+  }
+  const trustDomain = sanitizeTrustDomain(s.trustDomain);
+  if (!isValidTrustDomain(trustDomain)) {
+    problem('trustDomain', `"${s.trustDomain}" is not a valid SPIFFE trust domain (lowercase letters, digits, . - _)`);
+  }
+  if (s.clusterId === '') problem('clusterId', 'must not be empty');
+  for (const name of s.servingDns) {
+    if (!DNS_NAME.test(name)) problem('servingDns', `"${name}" is not a DNS name`);
+  }
+  for (const ip of s.servingIps) {
+    if (isIP(ip) === 0 || ip.includes('.') && ip.includes(':')) problem('servingIps', `"${ip}" is not an IP address`);
+  }
+  if (s.servingDns.length + s.servingIps.length === 0) {
+    problem('servingDns', 'the serving certificate needs at least one DNS name or IP address');
+  }
+  if (s.tokenAudiences.length === 0) problem('tokenAudiences', 'needs at least one audience');
+  const ttl: TtlOptions = {
+    defaultTtlSeconds: seconds('defaultTtl'),
+    maxTtlSeconds: seconds('maxTtl'),
+    minTtlSeconds: seconds('minTtl'),
+    backdateSeconds: seconds('backdate'),
+  };
+  if (ttl.minTtlSeconds < 60) problem('minTtl', 'must be at least 1m');
+  if (ttl.defaultTtlSeconds < ttl.minTtlSeconds) problem('defaultTtl', `must be at least minTtl`);
+  if (ttl.maxTtlSeconds < ttl.defaultTtlSeconds) problem('maxTtl', `must be at least defaultTtl`);
+  if (ttl.backdateSeconds > 3600) problem('backdate', 'must be at most 1h');
+  const servingTtlSeconds = seconds('servingTtl');
+  if (servingTtlSeconds < 300) problem('servingTtl', 'must be at least 5m');
+  if (s.minRsaBits < 2048) problem('minRsaBits', 'must be at least 2048');
+  if (s.requestTimeout < 100) problem('requestTimeout', 'must be at least 100ms');
+  if (s.maxInFlight < 1) problem('maxInFlight', 'must be at least 1');
+  if (s.tokenReviewConcurrency < 1) problem('tokenReviewConcurrency', 'must be at least 1');
+  if (s.tokenCacheSize < 1) problem('tokenCacheSize', 'must be at least 1');
+  if (!(LOG_LEVELS as readonly string[]).includes(s.logLevel)) {
+    problem('logLevel', `must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+
+  const path = (value: string): string => resolve(environment.cwd, value);
+  let kube: KubeConnection | undefined;
+  if (s.kubeconfig === 'in-cluster' || (s.kubeconfig === '' && environment.inCluster)) {
+    kube = { mode: 'in-cluster' };
+  } else if (s.kubeconfig !== '' && s.kubeconfig !== 'none') {
+    kube = { mode: 'kubeconfig', path: path(s.kubeconfig) };
+  }
+  const development = s.caDir === '' && kube === undefined && s.jwks === '';
+
+  let verifier: VerifierConfig;
+  if (s.jwks !== '') {
+    let jwks: JwksSource;
+    if (/^https?:\/\//.test(s.jwks)) {
+      const url = new URL(s.jwks);
+      if (url.protocol !== 'https:') problem('jwks', 'a JWKS URL must use https');
+      jwks = { kind: 'url', url };
+    } else {
+      jwks = { kind: 'file', path: path(s.jwks) };
+    }
+    if (s.jwtIssuer === '') problem('jwtIssuer', 'is required with jwks');
+    verifier = { kind: 'jwt', jwks, issuer: s.jwtIssuer };
+  } else if (kube !== undefined) {
+    verifier = {
+      kind: 'token-review',
+      timeoutMs: s.tokenReviewTimeout,
+      maxConcurrent: s.tokenReviewConcurrency,
+    };
+  } else if (development) {
+    verifier = { kind: 'development' };
+  } else {
+    verifier = { kind: 'development' };
+    problem('kubeconfig', 'no way to authenticate callers: set kubeconfig (TokenReview) or jwks');
+  }
+
+  let caSource: CaSourceConfig;
+  if (s.caDir !== '') {
+    caSource = { kind: 'directory', dir: path(s.caDir) };
+  } else if (development || s.devPki) {
+    caSource = { kind: 'development' };
+  } else {
+    caSource = { kind: 'development' };
+    problem(
+      'caDir',
+      'is required when a cluster or JWKS is configured (or set devPki to use a development CA)',
+    );
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze<Config>({
+    mode: development ? 'development' : 'production',
+    stateDir: path(s.stateDir),
+    logLevel: s.logLevel as Config['logLevel'],
+    grpc: {
+      listen: s.listen,
+      requestTimeoutMs: s.requestTimeout,
+      maxInFlight: s.maxInFlight,
+      shutdownGraceMs: s.shutdownGrace,
+    },
+    http: { listen: s.httpListen },
+    trustDomain,
+    cluster: { id: s.clusterId, aliases: s.clusterAliases },
+    kube,
+    authentication: {
+      audiences: s.tokenAudiences,
+      verifier,
+      cache: {
+        ttlMs: s.tokenCacheTtl,
+        negativeTtlMs: s.tokenCacheNegativeTtl,
+        maxEntries: s.tokenCacheSize,
+        verifyTimeoutMs: Math.max(s.tokenReviewTimeout, 1000),
+      },
+    },
+    ca: { source: caSource, verifyIssued: s.verifyIssued },
+    ttl,
+    keyPolicy: { minRsaBits: s.minRsaBits, maxRsaBits: 8192, allowedCurves: ['P-256', 'P-384'] },
+    serving: {
+      dnsNames: s.servingDns,
+      ipAddresses: s.servingIps,
+      ttlSeconds: servingTtlSeconds,
+      backdateSeconds: ttl.backdateSeconds,
+    },
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value) && !(value instanceof URL)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,113 @@
+/**
+ * meshca's Prometheus metrics. One registry per process, built in `cli/main.ts` and injected
+ * (never prom-client's global default). Label sets are closed: outcomes, error codes and key
+ * algorithms come from fixed unions.
+ *
+ * @module
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** How a CreateCertificate call ended; the `outcome` label. */
+export type RequestOutcome =
+  | 'issued'
+  | 'unauthenticated'
+  | 'invalid'
+  | 'denied'
+  | 'unavailable'
+  | 'internal';
+
+/** The metrics of the issuance path. */
+export class CaMetrics {
+  readonly registry: Registry;
+  readonly #requests: Counter<'outcome' | 'reason'>;
+  readonly #duration: Histogram<'outcome'>;
+  readonly #issued: Counter<'key_algorithm' | 'ttl_adjustment' | 'auth_method'>;
+  readonly #inFlight: Gauge;
+  readonly #tokenCache: Counter<'outcome'>;
+  readonly #expiry: Gauge<'certificate'>;
+  readonly #caReloads: Counter<'result'>;
+
+  constructor(options: { readonly collectProcessMetrics: boolean }) {
+    this.registry = new Registry();
+    if (options.collectProcessMetrics) collectDefaultMetrics({ register: this.registry });
+    const registers = [this.registry];
+    this.#requests = new Counter({
+      name: 'meshca_certificate_requests_total',
+      help: 'CreateCertificate calls by outcome and reason (the error code, or "ok").',
+      labelNames: ['outcome', 'reason'],
+      registers,
+    });
+    this.#duration = new Histogram({
+      name: 'meshca_certificate_request_duration_seconds',
+      help: 'Time to answer CreateCertificate, by outcome.',
+      labelNames: ['outcome'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.#issued = new Counter({
+      name: 'meshca_certificates_issued_total',
+      help: 'Workload certificates issued, by key algorithm, TTL adjustment and authentication method.',
+      labelNames: ['key_algorithm', 'ttl_adjustment', 'auth_method'],
+      registers,
+    });
+    this.#inFlight = new Gauge({
+      name: 'meshca_certificate_requests_in_flight',
+      help: 'CreateCertificate calls being processed.',
+      registers,
+    });
+    this.#tokenCache = new Counter({
+      name: 'meshca_token_cache_total',
+      help: 'Token verification cache lookups: hit, miss, shared (joined an in-flight check), negative-hit.',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.#expiry = new Gauge({
+      name: 'meshca_certificate_expiry_timestamp_seconds',
+      help: 'notAfter of the CA certificates in use: signing (the intermediate), root (earliest root), serving.',
+      labelNames: ['certificate'],
+      registers,
+    });
+    this.#caReloads = new Counter({
+      name: 'meshca_ca_reloads_total',
+      help: 'Attempts to load CA material, by result (loaded, rejected).',
+      labelNames: ['result'],
+      registers,
+    });
+  }
+
+  /** Records the end of one CreateCertificate call. */
+  requestFinished(outcome: RequestOutcome, reason: string, seconds: number): void {
+    this.#requests.inc({ outcome, reason });
+    this.#duration.observe({ outcome }, seconds);
+  }
+
+  /** Records one issued workload certificate. */
+  certificateIssued(keyAlgorithm: string, ttlAdjustment: string, authMethod: string): void {
+    this.#issued.inc({ key_algorithm: keyAlgorithm, ttl_adjustment: ttlAdjustment, auth_method: authMethod });
+  }
+
+  /** Adjusts the in-flight gauge by `delta`. */
+  inFlight(delta: 1 | -1): void {
+    this.#inFlight.inc(delta);
+  }
+
+  /** Records a token cache lookup. */
+  tokenCache(outcome: string): void {
+    this.#tokenCache.inc({ outcome });
+  }
+
+  /** Publishes the expiry of a CA certificate in use. */
+  certificateExpiry(certificate: 'signing' | 'root' | 'serving', notAfter: Date): void {
+    this.#expiry.set({ certificate }, notAfter.getTime() / 1000);
+  }
+
+  /** Records an attempt to load CA material. */
+  caReload(result: 'loaded' | 'rejected'): void {
+    this.#caReloads.inc({ result });
+  }
+
+  /** The exposition text and its content type, for `/metrics`. */
+  async exposition(): Promise<{ readonly contentType: string; readonly body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}

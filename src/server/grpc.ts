@@ -1,0 +1,175 @@
+/**
+ * The gRPC adapter: decodes IstioCertificateRequest and its metadata into domain values, calls
+ * {@link CertificateService}, and maps every outcome through `status.ts`. Handlers never throw
+ * and never return a promise to grpc-js (which would not await it; STYLE.md "Errors").
+ *
+ * @module
+ */
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import type { RequestCredentials } from '../auth/index.js';
+import { InvalidRequestError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { IstioCertificateRequest__Output } from '../gen/istio/v1/auth/IstioCertificateRequest.js';
+import type { IstioCertificateResponse } from '../gen/istio/v1/auth/IstioCertificateResponse.js';
+import { CERTIFICATE_SERVICE_NAME, loadIstioCaProto } from './proto.js';
+import type { CertificateRequest, CertificateService } from './service.js';
+import { toGrpcStatus } from './status.js';
+import type { RotatingServerCredentials } from './tls.js';
+
+/** Options of {@link CaGrpcServer}. */
+export interface GrpcServerOptions {
+  /** `host:port`; port 0 picks a free port. */
+  readonly listen: string;
+  /** How long in-flight calls may finish on shutdown before connections are cut. */
+  readonly shutdownGraceMs: number;
+}
+
+/** Istio's metadata keys are case-sensitive (ISTIO-CONTRACT.md §1). */
+const IMPERSONATED_IDENTITY = 'ImpersonatedIdentity';
+/** `validity_duration` is an int64 decoded as a decimal string. */
+const INT64 = /^-?\d{1,19}$/;
+
+/**
+ * Decodes the wire request.
+ *
+ * @throws {@link InvalidRequestError} for a non-string ImpersonatedIdentity (istiod would read it
+ * as "" and silently issue the caller's own identity; we say what is wrong instead).
+ */
+export function decodeRequest(request: IstioCertificateRequest__Output): CertificateRequest {
+  const validity = request.validityDuration;
+  if (!INT64.test(validity)) {
+    throw new InvalidRequestError('ERR_TTL_INVALID', 'validity_duration is not an int64');
+  }
+  const value = request.metadata?.fields[IMPERSONATED_IDENTITY];
+  let impersonatedIdentity: string | undefined;
+  if (value !== undefined) {
+    if (value.kind !== 'stringValue') {
+      throw new InvalidRequestError(
+        'ERR_REQUEST_INVALID',
+        `metadata.${IMPERSONATED_IDENTITY} must be a string value`,
+      );
+    }
+    impersonatedIdentity = value.stringValue === '' ? undefined : value.stringValue;
+  }
+  return { csrPem: request.csr, validitySeconds: BigInt(validity), impersonatedIdentity };
+}
+
+function metadataStrings(metadata: grpc.Metadata, key: string): string[] {
+  return metadata.get(key).map((value) => (typeof value === 'string' ? value : value.toString()));
+}
+
+/** The gRPC server: Istio's certificate service plus grpc.health.v1. */
+export class CaGrpcServer {
+  readonly #server: grpc.Server;
+  readonly #health = new HealthImplementation({
+    '': 'NOT_SERVING',
+    [CERTIFICATE_SERVICE_NAME]: 'NOT_SERVING',
+  });
+  readonly #credentials: RotatingServerCredentials;
+  readonly #options: GrpcServerOptions;
+  readonly #logger: Logger;
+  #port: number | undefined;
+
+  constructor(
+    service: CertificateService,
+    credentials: RotatingServerCredentials,
+    logger: Logger,
+    options: GrpcServerOptions,
+  ) {
+    this.#credentials = credentials;
+    this.#options = options;
+    this.#logger = logger;
+    this.#server = new grpc.Server({
+      // A CSR is a few KiB; nothing legitimate comes close to this.
+      'grpc.max_receive_message_length': 256 * 1024,
+      // Detect dead peers; clients' own 30 s pings are always welcome (grpc-js enforces no
+      // minimum ping interval, so istio-agent and ztunnel keepalives never earn a GOAWAY).
+      'grpc.keepalive_time_ms': 5 * 60 * 1000,
+      'grpc.keepalive_timeout_ms': 20 * 1000,
+    });
+    const proto = loadIstioCaProto();
+    this.#server.addService(proto.istio.v1.auth.IstioCertificateService.service, {
+      CreateCertificate: (
+        call: grpc.ServerUnaryCall<IstioCertificateRequest__Output, IstioCertificateResponse>,
+        callback: grpc.sendUnaryData<IstioCertificateResponse>,
+      ) => {
+        this.#handle(service, call, callback);
+      },
+    });
+    this.#health.addToServer(this.#server);
+  }
+
+  #handle(
+    service: CertificateService,
+    call: grpc.ServerUnaryCall<IstioCertificateRequest__Output, IstioCertificateResponse>,
+    callback: grpc.sendUnaryData<IstioCertificateResponse>,
+  ): void {
+    // The listener is bound with TLS credentials only, so every call arrived over TLS (istiod
+    // treats a plaintext peer as unauthenticated; we never accept one).
+    let request: CertificateRequest;
+    try {
+      request = decodeRequest(call.request);
+    } catch (error) {
+      service.refuse(error);
+      callback(toGrpcStatus(error));
+      return;
+    }
+    const credentials: RequestCredentials = {
+      authorization: metadataStrings(call.metadata, 'authorization'),
+      clusterId: metadataStrings(call.metadata, 'clusterid'),
+    };
+    const cancelled = new AbortController();
+    call.once('cancelled', () => {
+      cancelled.abort();
+    });
+    service.createCertificate(request, credentials, cancelled.signal).then(
+      (response) => {
+        callback(null, { certChain: [...response.certChain] });
+      },
+      (error: unknown) => {
+        callback(toGrpcStatus(error));
+      },
+    );
+  }
+
+  /** The bound port, once started. */
+  get port(): number {
+    if (this.#port === undefined) throw new TypeError('server not started');
+    return this.#port;
+  }
+
+  /** Binds and starts serving; resolves with the bound port. */
+  async start(): Promise<number> {
+    this.#port = await new Promise<number>((resolve, reject) => {
+      this.#server.bindAsync(this.#options.listen, this.#credentials, (error, port) => {
+        if (error) reject(error);
+        else resolve(port);
+      });
+    });
+    this.#logger.info({ listen: this.#options.listen, port: this.#port }, 'gRPC listening');
+    return this.#port;
+  }
+
+  /** Reports the service as serving (or not) on grpc.health.v1. */
+  setServing(serving: boolean): void {
+    const status = serving ? 'SERVING' : 'NOT_SERVING';
+    this.#health.setStatus('', status);
+    this.#health.setStatus(CERTIFICATE_SERVICE_NAME, status);
+  }
+
+  /** Stops accepting calls, lets in-flight ones finish within the grace period, then closes. */
+  async stop(): Promise<void> {
+    this.setServing(false);
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => {
+        this.#server.forceShutdown();
+        resolve();
+      }, this.#options.shutdownGraceMs);
+      this.#server.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * The operations endpoint on its own port, so probes and scrapes never queue behind issuance
+ * traffic (istio-csr's /readyz starved under load; ISTIO-CSR.md §7):
+ * - `/healthz`: the process is alive and its event loop turns;
+ * - `/readyz`: every readiness check passes (CA loaded, roots loaded, gRPC listening, Kubernetes
+ *   reachable when configured); the body lists each check;
+ * - `/metrics`: Prometheus exposition.
+ *
+ * @module
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { errorMessage } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { CaMetrics } from '../metrics/index.js';
+
+/** One named readiness condition; returns `undefined` when satisfied, else the reason. */
+export interface ReadinessCheck {
+  readonly name: string;
+  check(): string | undefined;
+}
+
+/** Options of {@link OpsHttpServer}. */
+export interface OpsHttpOptions {
+  /** `host:port`; port 0 picks a free port. */
+  readonly listen: string;
+}
+
+/** Serves /healthz, /readyz and /metrics. */
+export class OpsHttpServer {
+  readonly #server: Server;
+  readonly #checks: ReadinessCheck[] = [];
+  readonly #options: OpsHttpOptions;
+  readonly #logger: Logger;
+
+  constructor(metrics: CaMetrics, logger: Logger, options: OpsHttpOptions) {
+    this.#options = options;
+    this.#logger = logger;
+    this.#server = createServer((request, response) => {
+      this.#route(metrics, request, response).catch((error: unknown) => {
+        logger.error({ err: errorMessage(error) }, 'ops endpoint failed');
+        if (!response.headersSent) response.writeHead(500);
+        response.end();
+      });
+    });
+  }
+
+  /** Adds a readiness condition. */
+  addReadinessCheck(check: ReadinessCheck): void {
+    this.#checks.push(check);
+  }
+
+  /** The state of every readiness check. */
+  readiness(): { readonly ready: boolean; readonly checks: Record<string, string> } {
+    const checks: Record<string, string> = {};
+    let ready = true;
+    for (const { name, check } of this.#checks) {
+      const reason = check();
+      checks[name] = reason ?? 'ok';
+      if (reason !== undefined) ready = false;
+    }
+    return { ready, checks };
+  }
+
+  async #route(metrics: CaMetrics, request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const path = (request.url ?? '/').split('?')[0];
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    switch (path) {
+      case '/healthz':
+        response.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+        return;
+      case '/readyz': {
+        const state = this.readiness();
+        response
+          .writeHead(state.ready ? 200 : 503, { 'content-type': 'application/json' })
+          .end(`${JSON.stringify(state)}\n`);
+        return;
+      }
+      case '/metrics': {
+        const { contentType, body } = await metrics.exposition();
+        response.writeHead(200, { 'content-type': contentType }).end(body);
+        return;
+      }
+      default:
+        response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+    }
+  }
+
+  /** Starts listening; resolves with the bound port. */
+  async start(): Promise<number> {
+    const { host, port } = splitHostPort(this.#options.listen);
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+    const bound = (this.#server.address() as AddressInfo).port;
+    this.#logger.info({ listen: this.#options.listen, port: bound }, 'ops HTTP listening');
+    return bound;
+  }
+
+  /** Stops listening and closes idle keep-alive connections. */
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.#server.close(() => {
+        resolve();
+      });
+      this.#server.closeIdleConnections();
+    });
+  }
+}
+
+/** Splits `host:port` or `[v6]:port`. */
+export function splitHostPort(address: string): { readonly host: string; readonly port: number } {
+  const match = /^\[?([^\]]*)\]?:(\d+)$/.exec(address);
+  if (!match) throw new TypeError(`not host:port: ${address}`);
+  return { host: match[1] ?? '', port: Number(match[2]) };
+}
