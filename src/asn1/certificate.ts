@@ -53,9 +53,7 @@ export function parseCertificateDer(der: Buffer): ParsedCertificate {
   const extension = (oid: string): pkijs.Extension | undefined =>
     cert.extensions?.find((e) => e.extnID === oid);
 
-  const basic = extension(OID_BASIC_CONSTRAINTS)?.parsedValue as
-    | pkijs.BasicConstraints
-    | undefined;
+  const basic = extension(OID_BASIC_CONSTRAINTS)?.parsedValue as pkijs.BasicConstraints | undefined;
   const keyUsage = extension(OID_KEY_USAGE)?.parsedValue as asn1js.BitString | undefined;
   const ski = extension(OID_SUBJECT_KEY_IDENTIFIER)?.parsedValue as asn1js.OctetString | undefined;
   const publicKeyBits = cert.subjectPublicKeyInfo.subjectPublicKey.valueBlock.valueHexView;

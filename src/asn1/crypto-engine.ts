@@ -9,5 +9,7 @@ import * as pkijs from 'pkijs';
 
 /** Node's WebCrypto wrapped as a pkijs engine. */
 export function createCryptoEngine(): pkijs.CryptoEngine {
-  return new pkijs.CryptoEngine({ name: 'node', crypto: webcrypto as unknown as pkijs.CryptoEngineParameters['crypto'] });
+  // pkijs types its engine with the DOM's `Crypto`, which a Node-only build does not declare;
+  // Node's webcrypto implements that interface.
+  return new pkijs.CryptoEngine({ name: 'node', crypto: webcrypto as never });
 }

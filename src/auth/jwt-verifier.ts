@@ -21,8 +21,7 @@ import type { ServiceAccountToken, TokenVerifier } from './caller.js';
 
 /** Where the JWKS comes from. */
 export type JwksSource =
-  | { readonly kind: 'file'; readonly path: string }
-  | { readonly kind: 'url'; readonly url: URL };
+  { readonly kind: 'file'; readonly path: string } | { readonly kind: 'url'; readonly url: URL };
 
 /** Options of {@link JwtVerifier}. */
 export interface JwtVerifierOptions {
@@ -91,7 +90,8 @@ export function serviceAccountFromClaims(payload: JWTPayload): ServiceAccountTok
   const notServiceAccount = (why: string): UnauthenticatedError =>
     new UnauthenticatedError('ERR_AUTH_TOKEN_NOT_SERVICE_ACCOUNT', `JWT ${why}`);
   const kube = payload['kubernetes.io'];
-  if (typeof kube !== 'object' || kube === null) throw notServiceAccount('has no kubernetes.io claim');
+  if (typeof kube !== 'object' || kube === null)
+    throw notServiceAccount('has no kubernetes.io claim');
   const claims = kube as {
     namespace?: unknown;
     serviceaccount?: { name?: unknown };
@@ -99,7 +99,12 @@ export function serviceAccountFromClaims(payload: JWTPayload): ServiceAccountTok
   };
   const namespace = claims.namespace;
   const serviceAccount = claims.serviceaccount?.name;
-  if (typeof namespace !== 'string' || typeof serviceAccount !== 'string' || !namespace || !serviceAccount) {
+  if (
+    typeof namespace !== 'string' ||
+    typeof serviceAccount !== 'string' ||
+    !namespace ||
+    !serviceAccount
+  ) {
     throw notServiceAccount('kubernetes.io claim lacks namespace or serviceaccount.name');
   }
   if (payload.sub !== `system:serviceaccount:${namespace}:${serviceAccount}`) {
@@ -133,14 +138,18 @@ function fileKeySet(path: string): JWTVerifyGetKey {
     if (current?.mtimeMs !== mtimeMs) {
       current = {
         mtimeMs,
-        keys: createLocalJWKSet(JSON.parse(await readFile(path, 'utf8')) as Parameters<typeof createLocalJWKSet>[0]),
+        keys: createLocalJWKSet(
+          JSON.parse(await readFile(path, 'utf8')) as Parameters<typeof createLocalJWKSet>[0],
+        ),
       };
     }
     return current.keys;
   };
   return async (header, token) => {
     try {
-      return await (await load(false))(header, token);
+      return await (
+        await load(false)
+      )(header, token);
     } catch (error) {
       if (error instanceof joseErrors.JWKSNoMatchingKey) return (await load(true))(header, token);
       throw error;

@@ -80,7 +80,7 @@ export class SigningAuthority {
   }
 
   #verify(der: Buffer): void {
-    let ok = false;
+    let ok: boolean;
     try {
       const cert = new X509Certificate(der);
       const issuer = this.material.signingCert.x509;
@@ -101,7 +101,9 @@ function signAsync(digest: string, data: Buffer, key: KeyObject): Promise<Buffer
   return new Promise((resolve, reject) => {
     sign(digest, data, key, (error, signature) => {
       if (error) {
-        reject(new InternalError('ERR_SIGNING_FAILED', 'the CA key failed to sign', { cause: error }));
+        reject(
+          new InternalError('ERR_SIGNING_FAILED', 'the CA key failed to sign', { cause: error }),
+        );
       } else {
         resolve(signature);
       }

@@ -50,8 +50,7 @@ export function buildCertificationPath(
     const next = pool.find((candidate) => candidate !== current && issuedBy(current, candidate));
     if (!next) {
       throw new Error(
-        `no issuer found for "${describe(current)}" among the ` +
-          `intermediates and roots`,
+        `no issuer found for "${describe(current)}" among the ` + `intermediates and roots`,
       );
     }
     current = next;

@@ -101,7 +101,9 @@ async function writeIntermediate(
 
 async function readExisting(
   layout: DevPkiLayout,
-): Promise<{ root: ParsedCertificate; rootKey: CaKeyPair; intermediate: ParsedCertificate } | undefined> {
+): Promise<
+  { root: ParsedCertificate; rootKey: CaKeyPair; intermediate: ParsedCertificate } | undefined
+> {
   try {
     const [rootPem, rootKeyPem, intermediatePem] = await Promise.all([
       readFile(join(layout.rootDir, 'root-cert.pem'), 'utf8'),

@@ -179,5 +179,10 @@ export function assembleCertificate(
   algorithmIdentifier: Buffer,
   signature: Buffer,
 ): Buffer {
-  return tlv(TAG_SEQUENCE, tbs, algorithmIdentifier, tlv(TAG_BIT_STRING, Buffer.from([0]), signature));
+  return tlv(
+    TAG_SEQUENCE,
+    tbs,
+    algorithmIdentifier,
+    tlv(TAG_BIT_STRING, Buffer.from([0]), signature),
+  );
 }

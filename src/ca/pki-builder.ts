@@ -76,11 +76,17 @@ export async function createCaCertificate(spec: CaCertificateSpec): Promise<Pars
   cert.issuer = issuerCert ? issuerCert.subject : cert.subject;
   cert.notBefore.value = spec.notBefore;
   cert.notAfter.value = spec.notAfter;
-  await cert.subjectPublicKeyInfo.importKey(await toCryptoKey(spec.subjectKey.publicKey, 'spki'), engine);
+  await cert.subjectPublicKeyInfo.importKey(
+    await toCryptoKey(spec.subjectKey.publicKey, 'spki'),
+    engine,
+  );
 
   const isCa = spec.isCa ?? true;
   const subjectKeyId = new Uint8Array(
-    await engine.digest({ name: 'SHA-1' }, cert.subjectPublicKeyInfo.subjectPublicKey.valueBlock.valueHexView),
+    await engine.digest(
+      { name: 'SHA-1' },
+      cert.subjectPublicKeyInfo.subjectPublicKey.valueBlock.valueHexView,
+    ),
   );
   const extensions = [
     new pkijs.Extension({

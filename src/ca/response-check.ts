@@ -40,7 +40,8 @@ export function checkCertificateChain(
     throw new Error(`cert_chain has ${certChain.length} element(s); Istio needs at least 2`);
   }
   const parsed = certChain.map((element, index) => {
-    if (!element.endsWith('\n')) throw new Error(`cert_chain[${index}] does not end with a newline`);
+    if (!element.endsWith('\n'))
+      throw new Error(`cert_chain[${index}] does not end with a newline`);
     return parseCertificatesPem(element, `cert_chain[${index}]`);
   });
   const roots = parsed[parsed.length - 1] ?? [];
@@ -68,7 +69,8 @@ export function checkCertificateChain(
   if (uri !== expected.uri) {
     throw new Error(`the leaf's first URI SAN is ${uri ?? 'missing'}, expected ${expected.uri}`);
   }
-  const purposes = leaf.x509.keyUsage ?? [];
+  // Node's typings say string[], but the property is undefined when the extension is absent.
+  const purposes = (leaf.x509.keyUsage as string[] | undefined) ?? [];
   if (!purposes.includes(OID_KP_SERVER_AUTH) || !purposes.includes(OID_KP_CLIENT_AUTH)) {
     throw new Error('the leaf lacks serverAuth or clientAuth');
   }

@@ -37,10 +37,18 @@ export function serveUsage(): string {
       lines.push('', `${group}:`);
     }
     const value =
-      option.kind === 'boolean' ? '' : option.kind === 'list' ? ' A,B' : option.kind === 'duration' ? ' DUR' : ' VALUE';
+      option.kind === 'boolean'
+        ? ''
+        : option.kind === 'list'
+          ? ' A,B'
+          : option.kind === 'duration'
+            ? ' DUR'
+            : ' VALUE';
     const flag = `--${flagName(option.key)}${value}`;
     const defaultText =
-      option.default === undefined || option.default === '' || (Array.isArray(option.default) && option.default.length === 0)
+      option.default === undefined ||
+      option.default === '' ||
+      (Array.isArray(option.default) && option.default.length === 0)
         ? ''
         : ` (default: ${Array.isArray(option.default) ? option.default.join(',') : String(option.default)})`;
     lines.push(`  ${flag.padEnd(34)}${option.help}${defaultText}`);

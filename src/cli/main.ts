@@ -15,9 +15,9 @@ import { TOKEN_USAGE, tokenCommand } from './token.js';
 
 /** The package version, from package.json. */
 export function version(): string {
-  const pkg = JSON.parse(
-    readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
-  ) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   return pkg.version;
 }
 
@@ -95,7 +95,14 @@ async function serveCommand(
     }
     await new Promise<void>((resolve) => {
       if (stopSignal.aborted) resolve();
-      else stopSignal.addEventListener('abort', () => { resolve(); }, { once: true });
+      else
+        stopSignal.addEventListener(
+          'abort',
+          () => {
+            resolve();
+          },
+          { once: true },
+        );
     });
     logger.info('shutting down');
     await server.stop();

@@ -14,7 +14,12 @@ import { checkCertificateChain, describe } from '../ca/index.js';
 import { CaClient } from '../client/index.js';
 import { systemClock } from '../clock.js';
 import { parseDurationMs } from '../config/index.js';
-import { buildCsrPem, generateWorkloadKey, type CsrShape, type WorkloadKeyType } from '../csr/index.js';
+import {
+  buildCsrPem,
+  generateWorkloadKey,
+  type CsrShape,
+  type WorkloadKeyType,
+} from '../csr/index.js';
 import { issueDevToken } from '../devmode/index.js';
 import { workloadSpiffeId } from '../identity/index.js';
 import { UsageError, type CommandIo } from './io.js';
@@ -92,12 +97,25 @@ export async function requestCommand(argv: readonly string[], io: CommandIo): Pr
       throw new UsageError(`meshca request: --ttl: ${(error as Error).message}`);
     }
   }
-  const stateDir = resolve(io.cwd, values['state-dir'] ?? io.env['MESHCA_STATE_DIR'] ?? './.meshca');
-  const identity = workloadSpiffeId(values['trust-domain'] ?? 'cluster.local', namespace, serviceAccount);
+  const stateDir = resolve(
+    io.cwd,
+    values['state-dir'] ?? io.env['MESHCA_STATE_DIR'] ?? './.meshca',
+  );
+  const identity = workloadSpiffeId(
+    values['trust-domain'] ?? 'cluster.local',
+    namespace,
+    serviceAccount,
+  );
 
-  const rootCertPath = resolve(io.cwd, values['root-cert'] ?? join(stateDir, 'ca', 'root-cert.pem'));
+  const rootCertPath = resolve(
+    io.cwd,
+    values['root-cert'] ?? join(stateDir, 'ca', 'root-cert.pem'),
+  );
   const rootCertPem = await readFile(rootCertPath, 'utf8').catch((error: unknown) => {
-    throw new UsageError(`meshca request: cannot read roots ${rootCertPath}: ${(error as Error).message}`, 1);
+    throw new UsageError(
+      `meshca request: cannot read roots ${rootCertPath}: ${(error as Error).message}`,
+      1,
+    );
   });
   const tokenFile = values['token-file'];
   const token =
@@ -128,12 +146,19 @@ export async function requestCommand(argv: readonly string[], io: CommandIo): Pr
     });
   } catch (error) {
     const { code, details } = error as { code?: number; details?: string };
-    throw new UsageError(`meshca request: the CA refused: code ${code ?? '?'}: ${details ?? String(error)}`, 1);
+    throw new UsageError(
+      `meshca request: the CA refused: code ${code ?? '?'}: ${details ?? String(error)}`,
+      1,
+    );
   } finally {
     client.close();
   }
 
-  const checked = checkCertificateChain(certChain, { uri: identity.uri, spkiDer, at: systemClock.now() });
+  const checked = checkCertificateChain(certChain, {
+    uri: identity.uri,
+    spkiDer,
+    at: systemClock.now(),
+  });
   if (values.out !== undefined) {
     const dir = resolve(io.cwd, values.out);
     await mkdir(dir, { recursive: true });

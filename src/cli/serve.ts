@@ -97,7 +97,11 @@ export async function startServer(config: Config, deps: ServeDeps): Promise<Runn
     );
     const authenticator = new KubeJwtAuthenticator(
       config.trustDomain,
-      new ClusterResolver({ id: config.cluster.id, aliases: config.cluster.aliases, value: verifier }),
+      new ClusterResolver({
+        id: config.cluster.id,
+        aliases: config.cluster.aliases,
+        value: verifier,
+      }),
     );
 
     const service = new CertificateService(
@@ -204,7 +208,8 @@ async function tokenVerifier(
         clock,
       );
     case 'token-review':
-      if (kube === undefined) throw new TypeError('token-review verification needs a Kubernetes client');
+      if (kube === undefined)
+        throw new TypeError('token-review verification needs a Kubernetes client');
       return new TokenReviewVerifier(
         new KubeTokenReviewApi(kube, {
           timeoutMs: verifier.timeoutMs,
@@ -217,6 +222,8 @@ async function tokenVerifier(
 
 function publishExpiry(metrics: CaMetrics, material: CaMaterial): void {
   metrics.certificateExpiry('signing', material.signingCert.notAfter);
-  const earliestRoot = material.trustBundle.roots.reduce((a, b) => (b.notAfter < a.notAfter ? b : a));
+  const earliestRoot = material.trustBundle.roots.reduce((a, b) =>
+    b.notAfter < a.notAfter ? b : a,
+  );
   metrics.certificateExpiry('root', earliestRoot.notAfter);
 }

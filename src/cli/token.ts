@@ -62,7 +62,10 @@ export async function tokenCommand(argv: readonly string[], io: CommandIo): Prom
   if ((podName === undefined) !== (podUid === undefined)) {
     throw new UsageError('meshca token: --pod-name and --pod-uid go together');
   }
-  const stateDir = resolve(io.cwd, values['state-dir'] ?? io.env['MESHCA_STATE_DIR'] ?? './.meshca');
+  const stateDir = resolve(
+    io.cwd,
+    values['state-dir'] ?? io.env['MESHCA_STATE_DIR'] ?? './.meshca',
+  );
   const token = await issueDevToken(
     stateDir,
     {
@@ -70,7 +73,9 @@ export async function tokenCommand(argv: readonly string[], io: CommandIo): Prom
       serviceAccount,
       audiences: values.audience ?? ['istio-ca'],
       ttlSeconds,
-      ...(podName !== undefined && podUid !== undefined ? { pod: { name: podName, uid: podUid } } : {}),
+      ...(podName !== undefined && podUid !== undefined
+        ? { pod: { name: podName, uid: podUid } }
+        : {}),
     },
     systemClock,
   );

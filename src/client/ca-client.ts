@@ -82,11 +82,6 @@ export class CaClient {
     });
   }
 
-  /** The underlying channel, e.g. to watch its connectivity state in tests. */
-  get channel(): grpc.Channel {
-    return this.#client.getChannel() as grpc.Channel;
-  }
-
   /** Closes the channel. */
   close(): void {
     this.#client.close();

@@ -76,7 +76,8 @@ export async function loadConfig(sources: ConfigSources): Promise<LoadedConfig> 
   }
 
   const warnings: string[] = [];
-  const configPath = typeof flags['config'] === 'string' ? flags['config'] : sources.env['MESHCA_CONFIG'];
+  const configPath =
+    typeof flags['config'] === 'string' ? flags['config'] : sources.env['MESHCA_CONFIG'];
   if (configPath !== undefined && configPath !== '') {
     const file = await readConfigFile(configPath);
     for (const [key, value] of Object.entries(file)) {

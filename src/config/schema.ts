@@ -25,8 +25,7 @@ export type VerifierConfig =
 
 /** Where CA material comes from. */
 export type CaSourceConfig =
-  | { readonly kind: 'directory'; readonly dir: string }
-  | { readonly kind: 'development' };
+  { readonly kind: 'directory'; readonly dir: string } | { readonly kind: 'development' };
 
 /** The validated configuration of `meshca serve`. */
 export interface Config {
@@ -68,30 +67,33 @@ export interface Environment {
   readonly cwd: string;
 }
 
-const DNS_NAME = /^(?=.{1,253}$)(\*\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
+const DNS_NAME =
+  /^(?=.{1,253}$)(\*\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]*):(\d{1,5})$/;
 
-const durationField = z
-  .union([z.string(), z.number()])
-  .transform((value, context) => {
-    try {
-      return parseDurationMs(value);
-    } catch (error) {
-      context.addIssue({ code: 'custom', message: (error as Error).message });
-      return z.NEVER;
-    }
-  });
+const durationField = z.union([z.string(), z.number()]).transform((value, context) => {
+  try {
+    return parseDurationMs(value);
+  } catch (error) {
+    context.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
 const listField = z
   .union([z.string(), z.array(z.string())])
   .transform((value) =>
-    (typeof value === 'string' ? value.split(',') : value).map((item) => item.trim()).filter(Boolean),
+    (typeof value === 'string' ? value.split(',') : value)
+      .map((item) => item.trim())
+      .filter(Boolean),
   );
 const integerField = z
   .union([z.number(), z.string().regex(/^\d+$/, 'must be a whole number').transform(Number)])
   .pipe(z.number().int().min(0));
 const booleanField = z.union([
   z.boolean(),
-  z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v)),
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .transform((v) => ['true', '1', 'yes'].includes(v)),
 ]);
 
 const FIELD_BY_KIND: Readonly<Record<OptionKind, z.ZodType>> = {
@@ -189,14 +191,18 @@ export function buildConfig(
   }
   const trustDomain = sanitizeTrustDomain(s.trustDomain);
   if (!isValidTrustDomain(trustDomain)) {
-    problem('trustDomain', `"${s.trustDomain}" is not a valid SPIFFE trust domain (lowercase letters, digits, . - _)`);
+    problem(
+      'trustDomain',
+      `"${s.trustDomain}" is not a valid SPIFFE trust domain (lowercase letters, digits, . - _)`,
+    );
   }
   if (s.clusterId === '') problem('clusterId', 'must not be empty');
   for (const name of s.servingDns) {
     if (!DNS_NAME.test(name)) problem('servingDns', `"${name}" is not a DNS name`);
   }
   for (const ip of s.servingIps) {
-    if (isIP(ip) === 0 || ip.includes('.') && ip.includes(':')) problem('servingIps', `"${ip}" is not an IP address`);
+    if (isIP(ip) === 0 || (ip.includes('.') && ip.includes(':')))
+      problem('servingIps', `"${ip}" is not an IP address`);
   }
   if (s.servingDns.length + s.servingIps.length === 0) {
     problem('servingDns', 'the serving certificate needs at least one DNS name or IP address');
@@ -308,7 +314,12 @@ export function buildConfig(
 }
 
 function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value) && !(value instanceof URL)) {
+  if (
+    value !== null &&
+    typeof value === 'object' &&
+    !Object.isFrozen(value) &&
+    !(value instanceof URL)
+  ) {
     for (const child of Object.values(value)) deepFreeze(child);
     Object.freeze(value);
   }

@@ -78,7 +78,7 @@ export async function generateWorkloadKey(
           hash: 'SHA-256',
         }
       : { name: 'ECDSA', namedCurve: type === 'ec' ? 'P-256' : 'P-384' };
-  const keys = (await subtle.generateKey(algorithm, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const keys = await subtle.generateKey(algorithm, true, ['sign', 'verify']);
   const pkcs8 = await subtle.exportKey('pkcs8', keys.privateKey);
   return { keys, privateKeyPem: encodePem('PRIVATE KEY', new Uint8Array(pkcs8)) };
 }
@@ -90,11 +90,12 @@ export async function buildCsrPem(keys: webcrypto.CryptoKeyPair, spec: CsrSpec):
   csr.version = spec.version ?? 0;
 
   const subject =
-    spec.subject ??
-    (spec.shape === 'ztunnel' ? [] : [{ type: OID_AT_ORGANIZATION, value: '' }]);
+    spec.subject ?? (spec.shape === 'ztunnel' ? [] : [{ type: OID_AT_ORGANIZATION, value: '' }]);
   csr.subject = buildName([
     ...subject,
-    ...(spec.commonName === undefined ? [] : [{ type: OID_AT_COMMON_NAME, value: spec.commonName }]),
+    ...(spec.commonName === undefined
+      ? []
+      : [{ type: OID_AT_COMMON_NAME, value: spec.commonName }]),
   ]);
   await csr.subjectPublicKeyInfo.importKey(keys.publicKey, engine);
 

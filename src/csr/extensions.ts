@@ -118,7 +118,10 @@ function subjectAltNameUris(value: Buffer): string[] {
 function checkKeyUsage(value: Buffer): void {
   const bits = decode(value, 'keyUsage');
   if (!(bits instanceof asn1js.BitString)) {
-    throw new InvalidRequestError('ERR_CSR_EXTENSION_MALFORMED', 'CSR keyUsage is not a BIT STRING');
+    throw new InvalidRequestError(
+      'ERR_CSR_EXTENSION_MALFORMED',
+      'CSR keyUsage is not a BIT STRING',
+    );
   }
   const bytes = bits.valueBlock.valueHexView;
   for (let bit = 0; bit < bytes.length * 8; bit++) {

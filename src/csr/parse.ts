@@ -66,10 +66,7 @@ export function parseCsrPem(pem: string): ParsedCsr {
     throw new InvalidRequestError('ERR_CSR_MISSING', 'the request carries no CSR');
   }
   if (pem.length > MAX_CSR_PEM_BYTES) {
-    throw new InvalidRequestError(
-      'ERR_CSR_TOO_LARGE',
-      `CSR exceeds ${MAX_CSR_PEM_BYTES} bytes`,
-    );
+    throw new InvalidRequestError('ERR_CSR_TOO_LARGE', `CSR exceeds ${MAX_CSR_PEM_BYTES} bytes`);
   }
   let blocks;
   try {
@@ -111,8 +108,9 @@ export function parseCsrDer(der: Buffer): ParsedCsr {
   }
   // The schema check above guarantees CertificationRequestInfo is
   // SEQUENCE { version, subject, subjectPKInfo, [0] attributes }; keep its raw third element.
-  const info = (asn1.result as asn1js.Sequence).valueBlock.value[0] as asn1js.Sequence;
-  const spki = info.valueBlock.value[2];
+  const root = asn1.result;
+  const info = root instanceof asn1js.Sequence ? root.valueBlock.value[0] : undefined;
+  const spki = info instanceof asn1js.Sequence ? info.valueBlock.value[2] : undefined;
   if (spki === undefined) throw invalidDer('missing subjectPKInfo');
 
   const otherAttributes: string[] = [];

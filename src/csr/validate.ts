@@ -68,7 +68,10 @@ export class CsrValidator {
 /** Version, subject and attribute rules (RFC 2986 §4; Istio's CSR shapes in the contract §2.5, §3). */
 function checkStructure(csr: ParsedCsr): void {
   if (csr.version !== 0) {
-    throw new InvalidRequestError('ERR_CSR_VERSION', `CSR version is ${csr.version}, expected 0 (v1)`);
+    throw new InvalidRequestError(
+      'ERR_CSR_VERSION',
+      `CSR version is ${csr.version}, expected 0 (v1)`,
+    );
   }
   for (const attribute of csr.subject) {
     if (attribute.type === OID_AT_COMMON_NAME) {

@@ -43,7 +43,11 @@ export async function ensureDevTokenIssuer(stateDir: string): Promise<boolean> {
   const jwk = { ...(await exportJWK(publicKey)), kid: randomUUID(), alg: ALGORITHM, use: 'sig' };
   await mkdir(join(stateDir, 'token-issuer'), { recursive: true, mode: 0o700 });
   await writeFileAtomically(layout.privateKeyFile, await exportPKCS8(privateKey), 0o600);
-  await writeFileAtomically(layout.jwksFile, `${JSON.stringify({ keys: [jwk] }, null, 2)}\n`, 0o644);
+  await writeFileAtomically(
+    layout.jwksFile,
+    `${JSON.stringify({ keys: [jwk] }, null, 2)}\n`,
+    0o644,
+  );
   return true;
 }
 
@@ -87,7 +91,11 @@ export async function issueDevToken(
   };
   if (claims.pod) kubernetes['pod'] = { name: claims.pod.name, uid: claims.pod.uid };
   const jwt = new SignJWT({ 'kubernetes.io': kubernetes })
-    .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT', ...(jwks.keys[0]?.kid ? { kid: jwks.keys[0].kid } : {}) })
+    .setProtectedHeader({
+      alg: ALGORITHM,
+      typ: 'JWT',
+      ...(jwks.keys[0]?.kid ? { kid: jwks.keys[0].kid } : {}),
+    })
     .setIssuer(DEV_TOKEN_ISSUER)
     .setSubject(`system:serviceaccount:${claims.namespace}:${claims.serviceAccount}`)
     .setAudience([...claims.audiences])

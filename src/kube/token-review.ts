@@ -27,7 +27,11 @@ export interface TokenReviewApi {
    * @throws {@link UnavailableError} `ERR_TOKEN_REVIEW_UNAVAILABLE` when the API server cannot
    * answer in time.
    */
-  review(token: string, audiences: readonly string[], signal: AbortSignal): Promise<TokenReviewStatus>;
+  review(
+    token: string,
+    audiences: readonly string[],
+    signal: AbortSignal,
+  ): Promise<TokenReviewStatus>;
 }
 
 /** Options of {@link KubeTokenReviewApi}. */

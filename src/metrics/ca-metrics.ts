@@ -9,12 +9,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 /** How a CreateCertificate call ended; the `outcome` label. */
 export type RequestOutcome =
-  | 'issued'
-  | 'unauthenticated'
-  | 'invalid'
-  | 'denied'
-  | 'unavailable'
-  | 'internal';
+  'issued' | 'unauthenticated' | 'invalid' | 'denied' | 'unavailable' | 'internal';
 
 /** The metrics of the issuance path. */
 export class CaMetrics {
@@ -83,7 +78,11 @@ export class CaMetrics {
 
   /** Records one issued workload certificate. */
   certificateIssued(keyAlgorithm: string, ttlAdjustment: string, authMethod: string): void {
-    this.#issued.inc({ key_algorithm: keyAlgorithm, ttl_adjustment: ttlAdjustment, auth_method: authMethod });
+    this.#issued.inc({
+      key_algorithm: keyAlgorithm,
+      ttl_adjustment: ttlAdjustment,
+      auth_method: authMethod,
+    });
   }
 
   /** Adjusts the in-flight gauge by `delta`. */

@@ -54,15 +54,19 @@ export class OpsHttpServer {
   readiness(): { readonly ready: boolean; readonly checks: Record<string, string> } {
     const checks: Record<string, string> = {};
     let ready = true;
-    for (const { name, check } of this.#checks) {
-      const reason = check();
-      checks[name] = reason ?? 'ok';
+    for (const condition of this.#checks) {
+      const reason = condition.check();
+      checks[condition.name] = reason ?? 'ok';
       if (reason !== undefined) ready = false;
     }
     return { ready, checks };
   }
 
-  async #route(metrics: CaMetrics, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  async #route(
+    metrics: CaMetrics,
+    request: IncomingMessage,
+    response: ServerResponse,
+  ): Promise<void> {
     const path = (request.url ?? '/').split('?')[0];
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.writeHead(405, { allow: 'GET, HEAD' }).end();

@@ -11,12 +11,7 @@ import type { Authenticator, Caller, RequestCredentials } from '../auth/index.js
 import type { CertificateAuthority } from '../ca/index.js';
 import type { Clock } from '../clock.js';
 import type { CsrValidator } from '../csr/index.js';
-import {
-  MeshCaError,
-  UnauthenticatedError,
-  UnavailableError,
-  errorMessage,
-} from '../errors.js';
+import { MeshCaError, UnauthenticatedError, UnavailableError, errorMessage } from '../errors.js';
 import { parseWorkloadSpiffeId, type SpiffeId } from '../identity/index.js';
 import type { Logger } from '../logger.js';
 import type { CaMetrics, RequestOutcome } from '../metrics/index.js';
@@ -106,7 +101,10 @@ export class CertificateService {
     this.#inFlight++;
     metrics.inFlight(1);
     try {
-      const deadline = AbortSignal.any([signal, AbortSignal.timeout(this.#options.requestTimeoutMs)]);
+      const deadline = AbortSignal.any([
+        signal,
+        AbortSignal.timeout(this.#options.requestTimeoutMs),
+      ]);
       const response = await raceSignal(
         this.#process(request, credentials, deadline, log),
         deadline,
@@ -149,7 +147,10 @@ export class CertificateService {
     const identity = await this.#targetIdentity(caller, request.impersonatedIdentity, signal);
     const csr = await this.#deps.csrValidator.validate(request.csrPem, identity);
     const authority = this.#deps.authority.current();
-    const window = this.#deps.ttlPolicy.window(request.validitySeconds, authority.material.notAfter);
+    const window = this.#deps.ttlPolicy.window(
+      request.validitySeconds,
+      authority.material.notAfter,
+    );
     const issued = await authority.issue({
       spkiDer: csr.spkiDer,
       subjectAltNames: [{ type: 'uri', value: identity.uri }],
@@ -196,7 +197,9 @@ export class CertificateService {
         cause,
       });
     if (this.#deps.impersonation === undefined) {
-      throw deny(`${caller.identity.uri} asked to impersonate, but impersonation is not configured`);
+      throw deny(
+        `${caller.identity.uri} asked to impersonate, but impersonation is not configured`,
+      );
     }
     let requested: SpiffeId;
     try {
@@ -218,7 +221,8 @@ export class CertificateService {
       this.#deps.metrics.requestFinished('issued', 'ok', seconds);
       return;
     }
-    const outcome: RequestOutcome = error.kind === 'unauthenticated' ? 'unauthenticated' : error.kind;
+    const outcome: RequestOutcome =
+      error.kind === 'unauthenticated' ? 'unauthenticated' : error.kind;
     this.#deps.metrics.requestFinished(outcome, error.code, seconds);
     const fields = { code: error.code, reason: error.message };
     if (error.kind === 'internal') {

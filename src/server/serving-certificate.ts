@@ -104,7 +104,10 @@ export class ServingCertificate {
         );
         this.#schedule(next, renew);
       } catch (error) {
-        this.#logger.error({ reason, err: errorMessage(error) }, 'serving certificate renewal failed');
+        this.#logger.error(
+          { reason, err: errorMessage(error) },
+          'serving certificate renewal failed',
+        );
         this.#arm(RETRY_MS, renew);
       }
     };
