@@ -1,0 +1,56 @@
+/**
+ * Starts one real kube-apiserver + etcd (../shared/tools/kube) for the whole run, when present,
+ * and tells the test workers through the environment: MESHCA_TEST_KUBECONFIG when it runs,
+ * MESHCA_TEST_KUBE_SKIP with the reason when it cannot. In CI (`CI=true`) a missing component
+ * fails the run instead: `.ci/run` installs it.
+ *
+ * Jest loads this file outside the ESM test runtime, so it imports nothing of ours.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+// Jest runs from the repository root (npm test).
+const REPO_ROOT = process.cwd();
+
+function unavailableReason(tools: string): string | undefined {
+  const cache = process.env['KUBE_CACHE'] ?? '/var/cache/meshca-kube';
+  if (!existsSync(join(tools, 'start.sh'))) return `no kube tools at ${tools}`;
+  if (!existsSync(join(cache, 'bin', 'kube-apiserver'))) {
+    return `kube-apiserver not built; run ${join(tools, 'setup.sh')}`;
+  }
+  if (spawnSync('sh', ['-c', 'command -v etcd']).status !== 0) return 'etcd is not installed';
+  return undefined;
+}
+
+export default function globalSetup(): void {
+  const tools =
+    process.env['MESHCA_KUBE_TOOLS'] ?? resolve(REPO_ROOT, '..', 'shared', 'tools', 'kube');
+  process.env['MESHCA_KUBE_TOOLS'] = tools;
+  if (process.env['MESHCA_TEST_KUBE'] === 'off') {
+    process.env['MESHCA_TEST_KUBE_SKIP'] = 'MESHCA_TEST_KUBE=off';
+    return;
+  }
+  const reason = unavailableReason(tools);
+  if (reason !== undefined) {
+    if (process.env['CI'] === 'true') {
+      throw new Error(`integration tests need the real kube-apiserver: ${reason}`);
+    }
+    process.env['MESHCA_TEST_KUBE_SKIP'] = reason;
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'meshca-kube-'));
+  const output = execFileSync(join(tools, 'start.sh'), [dir], {
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      ETCD_PORT: process.env['MESHCA_TEST_ETCD_PORT'] ?? '22379',
+      APISERVER_PORT: process.env['MESHCA_TEST_APISERVER_PORT'] ?? '26443',
+    },
+  });
+  const kubeconfig = /KUBECONFIG=(\S+)/.exec(output)?.[1];
+  if (kubeconfig === undefined) throw new Error(`start.sh printed no KUBECONFIG:\n${output}`);
+  process.env['MESHCA_TEST_KUBECONFIG'] = kubeconfig;
+  process.env['MESHCA_TEST_KUBE_DIR'] = dir;
+}
