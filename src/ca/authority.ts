@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { X509Certificate, sign, type KeyObject } from 'node:crypto';
+import { X509Certificate, sign, verify, type KeyObject } from 'node:crypto';
 import { InternalError, UnavailableError } from '../errors.js';
 import { PEM_CERTIFICATE, encodePem } from '../asn1/index.js';
 import type { CaMaterial } from './material.js';
@@ -66,7 +66,7 @@ export class SigningAuthority {
     const { tbs, serialHex } = this.#template.build(fields);
     const signature = await signAsync(this.#template.digest, tbs, this.material.signingKey);
     const der = assembleCertificate(tbs, this.#template.algorithmIdentifier, signature);
-    if (this.#options.verifyIssued) this.#verify(der);
+    if (this.#options.verifyIssued) await this.#verify(der, tbs, signature);
     return {
       der,
       pem: encodePem(PEM_CERTIFICATE, der),
@@ -79,18 +79,27 @@ export class SigningAuthority {
     };
   }
 
-  #verify(der: Buffer): void {
-    let ok: boolean;
+  /**
+   * Parses the result as any client would and checks the signature with the issuer's public key.
+   * The signature check runs on the thread pool, like signing.
+   */
+  async #verify(der: Buffer, tbs: Buffer, signature: Buffer): Promise<void> {
+    const issuer = this.material.signingCert.x509;
+    let parsedOk: boolean;
     try {
       const cert = new X509Certificate(der);
-      const issuer = this.material.signingCert.x509;
-      ok = cert.checkIssued(issuer) && cert.verify(issuer.publicKey) && !cert.ca;
+      parsedOk = cert.checkIssued(issuer) && !cert.ca;
     } catch (error) {
       throw new InternalError('ERR_SIGNING_FAILED', 'issued certificate does not parse', {
         cause: error,
       });
     }
-    if (!ok) {
+    const signatureOk = await new Promise<boolean>((resolve) => {
+      verify(this.#template.digest, tbs, issuer.publicKey, signature, (error, result) => {
+        resolve(error === null && result);
+      });
+    });
+    if (!parsedOk || !signatureOk) {
       throw new InternalError('ERR_SIGNING_FAILED', 'issued certificate failed its own check');
     }
   }

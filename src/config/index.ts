@@ -11,3 +11,4 @@ export { loadConfig, serveFlagSpec } from './load.js';
 export type { OptionKind, OptionSpec } from './options.js';
 export { OPTIONS, envName, flagName } from './options.js';
 export { formatDuration, parseDurationMs } from './duration.js';
+export { configurationReference } from './reference.js';

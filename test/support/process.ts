@@ -36,3 +36,19 @@ export function run(
     child.stdin.end(options.input ?? '');
   });
 }
+
+/** A TCP port that was free a moment ago, for programs that must be told their port up front. */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => {
+        resolve(port);
+      });
+    });
+  });
+}
