@@ -37,6 +37,16 @@ export interface JwtVerifierOptions {
 /** Signature algorithms Kubernetes uses for service-account tokens (RS256, ES256, ...). */
 const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256'];
 
+/**
+ * jose errors about the key set rather than the token: a fetch timeout, a malformed set, and the
+ * bare `JOSEError` (`ERR_JOSE_GENERIC`) it throws for a non-200 or non-JSON JWKS response.
+ */
+const KEY_SET_FAILURES: ReadonlySet<string> = new Set([
+  'ERR_JWKS_TIMEOUT',
+  'ERR_JWKS_INVALID',
+  'ERR_JOSE_GENERIC',
+]);
+
 /** Verifies Kubernetes service-account JWTs locally. */
 export class JwtVerifier implements TokenVerifier {
   readonly method = 'jwt' as const;
@@ -65,16 +75,14 @@ export class JwtVerifier implements TokenVerifier {
         currentDate: this.#clock.now(),
       }));
     } catch (error) {
-      if (
-        error instanceof joseErrors.JWKSTimeout ||
-        (error instanceof Error && !(error instanceof joseErrors.JOSEError))
-      ) {
+      // Only jose's verdicts on the token are refusals. Anything else (file system, fetch, JSON)
+      // and jose's own key-set failures mean validity cannot be decided now.
+      if (!(error instanceof joseErrors.JOSEError) || KEY_SET_FAILURES.has(error.code)) {
         throw new UnavailableError('ERR_TOKEN_REVIEW_UNAVAILABLE', 'the JWKS could not be read', {
           cause: error,
         });
       }
-      const code = error instanceof joseErrors.JOSEError ? error.code : 'unknown';
-      throw new UnauthenticatedError('ERR_AUTH_TOKEN_INVALID', `JWT rejected (${code})`);
+      throw new UnauthenticatedError('ERR_AUTH_TOKEN_INVALID', `JWT rejected (${error.code})`);
     }
     return serviceAccountFromClaims(payload);
   }

@@ -60,7 +60,10 @@ export class CachingTokenVerifier implements TokenVerifier {
       max: options.maxEntries,
       ttl: Math.max(options.ttlMs, options.negativeTtlMs, 1),
       // Per-entry TTLs are measured against our clock, not lru-cache's, so that tests can pin it.
+      // ttlResolution 0: lru-cache otherwise reuses a reading for 1 ms of real time, so a pinned
+      // clock moved forward would go unnoticed for that long.
       perf: { now: () => this.#clock.now().getTime() },
+      ttlResolution: 0,
       ttlAutopurge: false,
     });
   }

@@ -6,6 +6,7 @@
  * @module
  */
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { OPTIONS, envName, flagName } from './options.js';
@@ -79,7 +80,7 @@ export async function loadConfig(sources: ConfigSources): Promise<LoadedConfig> 
   const configPath =
     typeof flags['config'] === 'string' ? flags['config'] : sources.env['MESHCA_CONFIG'];
   if (configPath !== undefined && configPath !== '') {
-    const file = await readConfigFile(configPath);
+    const file = await readConfigFile(configPath, sources.cwd);
     for (const [key, value] of Object.entries(file)) {
       raw[key] = value;
       origin[key] = 'file';
@@ -142,10 +143,11 @@ export async function loadConfig(sources: ConfigSources): Promise<LoadedConfig> 
   return { config, warnings, origins };
 }
 
-async function readConfigFile(path: string): Promise<Record<string, unknown>> {
+/** `path` is named in messages as given; a relative one is read from `cwd`, like other paths. */
+async function readConfigFile(path: string, cwd: string): Promise<Record<string, unknown>> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readFile(resolve(cwd, path), 'utf8');
   } catch (error) {
     throw new ConfigError([`cannot read config file ${path}: ${(error as Error).message}`]);
   }
