@@ -48,6 +48,9 @@ export function parseCertificateDer(der: Buffer): ParsedCertificate {
   const x509 = new X509Certificate(der);
   const asn1 = asn1js.fromBER(der);
   if (asn1.offset === -1) throw new Error('certificate is not valid DER');
+  // Node's X509Certificate ignores bytes after the certificate, but such input is not DER
+  // (X.690 §10) and strict parsers (Go's crypto/x509: "trailing data") refuse it.
+  if (asn1.offset !== der.length) throw new Error('certificate has trailing bytes after its DER');
   const cert = new pkijs.Certificate({ schema: asn1.result });
 
   const extension = (oid: string): pkijs.Extension | undefined =>
@@ -90,7 +93,14 @@ export function parseCertificateDer(der: Buffer): ParsedCertificate {
  * @throws `Error` naming the block that failed, or when the text holds no certificate.
  */
 export function parseCertificatesPem(text: string, what: string): ParsedCertificate[] {
-  const blocks = decodePem(text);
+  let blocks;
+  try {
+    blocks = decodePem(text);
+  } catch (error) {
+    throw new Error(`${what}: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
+  }
   const certs: ParsedCertificate[] = [];
   for (const [index, block] of blocks.entries()) {
     if (block.label !== PEM_CERTIFICATE) {

@@ -148,7 +148,8 @@ export async function buildCsrPem(keys: webcrypto.CryptoKeyPair, spec: CsrSpec):
   }
   if (attributes.length > 0) csr.attributes = attributes;
 
-  await csr.sign(keys.privateKey, spec.hash ?? defaultHash(keys.publicKey), engine);
+  const hash = spec.hash ?? defaultHash(keys.publicKey);
+  await csr.sign(await keyForHash(keys.privateKey, hash), hash, engine);
   return encodePem(PEM_CERTIFICATE_REQUEST, new Uint8Array(csr.toSchema().toBER(false)));
 }
 
@@ -156,6 +157,17 @@ export async function buildCsrPem(keys: webcrypto.CryptoKeyPair, spec: CsrSpec):
 function defaultHash(key: webcrypto.CryptoKey): 'SHA-256' | 'SHA-384' {
   const curve = (key.algorithm as webcrypto.EcKeyAlgorithm).namedCurve as string | undefined;
   return curve === 'P-384' ? 'SHA-384' : 'SHA-256';
+}
+
+/**
+ * WebCrypto binds an RSA key to one hash, and pkijs signs with the key's hash whatever hash it is
+ * asked for; re-import the (extractable) key for the requested one so that `spec.hash` holds.
+ */
+async function keyForHash(key: webcrypto.CryptoKey, hash: string): Promise<webcrypto.CryptoKey> {
+  const algorithm = key.algorithm as webcrypto.RsaHashedKeyAlgorithm;
+  if (algorithm.name !== 'RSASSA-PKCS1-v1_5' || algorithm.hash.name === hash) return key;
+  const pkcs8 = await subtle.exportKey('pkcs8', key);
+  return subtle.importKey('pkcs8', pkcs8, { name: algorithm.name, hash }, false, ['sign']);
 }
 
 function ipBytes(ip: string): ArrayBuffer {

@@ -65,7 +65,8 @@ export function parseCsrPem(pem: string): ParsedCsr {
   if (pem.trim() === '') {
     throw new InvalidRequestError('ERR_CSR_MISSING', 'the request carries no CSR');
   }
-  if (pem.length > MAX_CSR_PEM_BYTES) {
+  // Counted in UTF-8 bytes, as received: a string's length counts UTF-16 code units.
+  if (Buffer.byteLength(pem, 'utf8') > MAX_CSR_PEM_BYTES) {
     throw new InvalidRequestError('ERR_CSR_TOO_LARGE', `CSR exceeds ${MAX_CSR_PEM_BYTES} bytes`);
   }
   let blocks;
