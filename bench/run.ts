@@ -302,9 +302,9 @@ async function storm(stateDir: string): Promise<void> {
       () => new CaClient({ address: `localhost:${port}`, rootCertPem }),
     );
     const probeLatencies: number[] = [];
-    let probing = true;
+    const probing = new AbortController();
     const probe = (async () => {
-      while (probing) {
+      while (!probing.signal.aborted) {
         const t0 = performance.now();
         await fetch(`http://127.0.0.1:${httpPort}/readyz`).then((r) => r.text());
         probeLatencies.push(performance.now() - t0);
@@ -324,7 +324,7 @@ async function storm(stateDir: string): Promise<void> {
     const first = await load(workloads, concurrency, call);
     const second = await load(workloads, concurrency, call);
     clearInterval(sampler);
-    probing = false;
+    probing.abort();
     await probe;
     for (const client of clients) client.close();
     const report = (label: string, run: typeof first): void => {

@@ -15,6 +15,7 @@ export const TAG_OID = 0x06;
 export const TAG_UTC_TIME = 0x17;
 export const TAG_GENERALIZED_TIME = 0x18;
 export const TAG_SEQUENCE = 0x30;
+export const TAG_SET = 0x31;
 /** Context-specific, constructed `[n]` (EXPLICIT tagging). */
 export const contextConstructed = (n: number): number => 0xa0 | n;
 /** Context-specific, primitive `[n]` (IMPLICIT tagging of a primitive type). */

@@ -52,6 +52,7 @@ export {
   TAG_OCTET_STRING,
   TAG_OID,
   TAG_SEQUENCE,
+  TAG_SET,
   TAG_UTC_TIME,
   contextConstructed,
   contextPrimitive,
@@ -73,3 +74,5 @@ export { parseCertificateDer, parseCertificatesPem } from './certificate.js';
 export { createCryptoEngine } from './crypto-engine.js';
 export type { NameAttribute } from './name.js';
 export { buildName } from './name.js';
+export type { DerElement } from './der-reader.js';
+export { DerError, DerReader, decodeDirectoryString, decodeOid } from './der-reader.js';

@@ -24,3 +24,5 @@ export { JwtVerifier, serviceAccountFromClaims } from './jwt-verifier.js';
 export type { TokenCacheOptions, TokenCacheOutcome } from './token-cache.js';
 export { CachingTokenVerifier } from './token-cache.js';
 export { KubeJwtAuthenticator } from './kube-jwt-authenticator.js';
+export type { ImpersonationAuthorizer } from './node-authorizer.js';
+export { NodeAuthorizer } from './node-authorizer.js';

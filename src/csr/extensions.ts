@@ -7,11 +7,17 @@
  *
  * @module
  */
-import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
 import { InvalidRequestError } from '../errors.js';
 import {
+  DerError,
+  DerReader,
   EXTENSION_LABELS,
+  GENERAL_NAME_REGISTERED_ID,
+  TAG_BIT_STRING,
+  TAG_OID,
+  TAG_SEQUENCE,
+  decodeOid,
+  type DerElement,
   GENERAL_NAME_LABELS,
   GENERAL_NAME_URI,
   KEY_USAGE_DIGITAL_SIGNATURE,
@@ -72,39 +78,70 @@ export function checkExtensions(extensions: readonly CsrExtension[]): string[] {
   return uris;
 }
 
-function decode(value: Buffer, label: string): asn1js.AsnType {
-  const asn1 = asn1js.fromBER(value);
-  if (asn1.offset === -1 || asn1.offset !== value.length) {
+/** Reads an extension value that must be exactly one element with `tag`. */
+function single(
+  value: Buffer,
+  tag: number,
+  label: string,
+  malformed: string,
+): { reader: DerReader; element: DerElement } {
+  const reader = new DerReader(value);
+  let element: DerElement;
+  try {
+    element = reader.next(label);
+    reader.end(label);
+  } catch (error) {
     throw new InvalidRequestError(
       'ERR_CSR_EXTENSION_MALFORMED',
       `CSR extension ${label} is not valid DER`,
+      {
+        cause: error,
+      },
     );
   }
-  return asn1.result;
+  if (element.tag !== tag) throw new InvalidRequestError('ERR_CSR_EXTENSION_MALFORMED', malformed);
+  return { reader, element };
 }
 
+/** GeneralNames ::= SEQUENCE OF GeneralName, each a context-specific [0]..[8] (RFC 5280 §4.2.1.6). */
 function subjectAltNameUris(value: Buffer): string[] {
-  let names: pkijs.GeneralName[];
+  const { reader, element } = single(
+    value,
+    TAG_SEQUENCE,
+    'subjectAltName',
+    'CSR subjectAltName is not a list of GeneralNames',
+  );
+  const names = reader.inside(element);
+  const uris: string[] = [];
   try {
-    names = new pkijs.AltName({ schema: decode(value, 'subjectAltName') }).altNames;
+    while (!names.done) {
+      const name = names.next('GeneralName');
+      const tagNumber = name.tag & 0x1f;
+      if ((name.tag & 0xc0) !== 0x80 || tagNumber > GENERAL_NAME_REGISTERED_ID) {
+        throw new DerError('not a GeneralName');
+      }
+      if (tagNumber !== GENERAL_NAME_URI || name.tag !== 0x80 + GENERAL_NAME_URI) {
+        const kind = GENERAL_NAME_LABELS[tagNumber] ?? `tag ${tagNumber}`;
+        throw new InvalidRequestError(
+          'ERR_CSR_SAN_FORBIDDEN_TYPE',
+          `CSR subjectAltName holds a ${kind} name; only one URI (the SPIFFE ID) is allowed`,
+        );
+      }
+      const uri = names.value(name);
+      // uniformResourceIdentifier is an IA5String: 7-bit characters only.
+      if (uri.some((byte) => byte > 0x7e || byte < 0x20))
+        throw new DerError('URI is not printable IA5');
+      uris.push(uri.toString('latin1'));
+    }
   } catch (error) {
     if (error instanceof InvalidRequestError) throw error;
     throw new InvalidRequestError(
       'ERR_CSR_EXTENSION_MALFORMED',
       'CSR subjectAltName is not a list of GeneralNames',
-      { cause: error },
+      {
+        cause: error,
+      },
     );
-  }
-  const uris: string[] = [];
-  for (const name of names) {
-    if (name.type !== GENERAL_NAME_URI) {
-      const kind = GENERAL_NAME_LABELS[name.type] ?? `tag ${name.type}`;
-      throw new InvalidRequestError(
-        'ERR_CSR_SAN_FORBIDDEN_TYPE',
-        `CSR subjectAltName holds a ${kind} name; only one URI (the SPIFFE ID) is allowed`,
-      );
-    }
-    uris.push(String(name.value));
   }
   if (uris.length !== 1) {
     throw new InvalidRequestError(
@@ -115,17 +152,25 @@ function subjectAltNameUris(value: Buffer): string[] {
   return uris;
 }
 
+/** KeyUsage ::= BIT STRING (RFC 5280 §4.2.1.3); bit 0 is the most significant bit. */
 function checkKeyUsage(value: Buffer): void {
-  const bits = decode(value, 'keyUsage');
-  if (!(bits instanceof asn1js.BitString)) {
+  const { reader, element } = single(
+    value,
+    TAG_BIT_STRING,
+    'keyUsage',
+    'CSR keyUsage is not a BIT STRING',
+  );
+  const bits = reader.value(element);
+  const unused = bits[0] ?? 0;
+  if (bits.length === 0 || unused > 7 || (bits.length === 1 && unused !== 0)) {
     throw new InvalidRequestError(
       'ERR_CSR_EXTENSION_MALFORMED',
-      'CSR keyUsage is not a BIT STRING',
+      'CSR keyUsage is not a valid BIT STRING',
     );
   }
-  const bytes = bits.valueBlock.valueHexView;
-  for (let bit = 0; bit < bytes.length * 8; bit++) {
-    const set = ((bytes[bit >> 3] ?? 0) & (0x80 >> (bit & 7))) !== 0;
+  const bitCount = (bits.length - 1) * 8 - unused;
+  for (let bit = 0; bit < bitCount; bit++) {
+    const set = ((bits[1 + (bit >> 3)] ?? 0) & (0x80 >> (bit & 7))) !== 0;
     if (set && !ALLOWED_KEY_USAGE_BITS.has(bit)) {
       throw new InvalidRequestError(
         'ERR_CSR_KEY_USAGE',
@@ -135,17 +180,17 @@ function checkKeyUsage(value: Buffer): void {
   }
 }
 
+/** ExtKeyUsageSyntax ::= SEQUENCE SIZE (1..MAX) OF KeyPurposeId (RFC 5280 §4.2.1.12). */
 function checkExtKeyUsage(value: Buffer): void {
-  let purposes: string[];
+  const malformed = 'CSR extKeyUsage is not a list of key purposes';
+  const { reader, element } = single(value, TAG_SEQUENCE, 'extKeyUsage', malformed);
+  const list = reader.inside(element);
+  const purposes: string[] = [];
   try {
-    purposes = new pkijs.ExtKeyUsage({ schema: decode(value, 'extKeyUsage') }).keyPurposes;
+    while (!list.done) purposes.push(decodeOid(list.value(list.expect(TAG_OID, 'key purpose'))));
+    if (purposes.length === 0) throw new DerError('SIZE (1..MAX)');
   } catch (error) {
-    if (error instanceof InvalidRequestError) throw error;
-    throw new InvalidRequestError(
-      'ERR_CSR_EXTENSION_MALFORMED',
-      'CSR extKeyUsage is not a list of key purposes',
-      { cause: error },
-    );
+    throw new InvalidRequestError('ERR_CSR_EXTENSION_MALFORMED', malformed, { cause: error });
   }
   for (const purpose of purposes) {
     if (!ALLOWED_KEY_PURPOSES.has(purpose)) {

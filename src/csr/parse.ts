@@ -6,14 +6,24 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
 import { InvalidRequestError, errorMessage } from '../errors.js';
 import {
+  DerError,
+  DerReader,
   OID_PKCS9_EXTENSION_REQUEST,
   PEM_CERTIFICATE_REQUEST,
   PEM_CERTIFICATE_REQUEST_LEGACY,
+  TAG_BIT_STRING,
+  TAG_BOOLEAN,
+  TAG_INTEGER,
+  TAG_OCTET_STRING,
+  TAG_OID,
+  TAG_SEQUENCE,
+  TAG_SET,
+  decodeDirectoryString,
+  decodeOid,
   decodePem,
+  type DerElement,
 } from '../asn1/index.js';
 
 /** Istio CSRs are well under 2 KiB; anything this large is not one and is refused unparsed. */
@@ -92,75 +102,132 @@ export function parseCsrPem(pem: string): ParsedCsr {
 }
 
 /**
- * Parses a DER-encoded PKCS#10 request.
+ * Parses a DER-encoded PKCS#10 request (RFC 2986 §4):
+ *
+ *     CertificationRequest ::= SEQUENCE {
+ *       certificationRequestInfo SEQUENCE {
+ *         version INTEGER, subject Name, subjectPKInfo SubjectPublicKeyInfo,
+ *         attributes [0] IMPLICIT SET OF Attribute },
+ *       signatureAlgorithm AlgorithmIdentifier,
+ *       signature BIT STRING }
+ *
+ * Strict DER (see `asn1/der-reader.ts` for why this does not go through asn1js).
  *
  * @throws {@link InvalidRequestError} `ERR_CSR_DER`.
  */
 export function parseCsrDer(der: Buffer): ParsedCsr {
-  const asn1 = asn1js.fromBER(der);
-  if (asn1.offset === -1) throw invalidDer(asn1.result.error || 'undecodable');
-  if (asn1.offset !== der.length) throw invalidDer('trailing bytes after the request');
-
-  let csr: pkijs.CertificationRequest;
   try {
-    csr = new pkijs.CertificationRequest({ schema: asn1.result });
+    return parseStrict(der);
   } catch (error) {
-    throw invalidDer('structure does not match RFC 2986', error);
+    if (error instanceof DerError) {
+      throw invalidDer(`structure does not match RFC 2986 (${error.message})`, error);
+    }
+    throw error;
   }
-  // The schema check above guarantees CertificationRequestInfo is
-  // SEQUENCE { version, subject, subjectPKInfo, [0] attributes }; keep its raw third element.
-  const root = asn1.result;
-  const info = root instanceof asn1js.Sequence ? root.valueBlock.value[0] : undefined;
-  const spki = info instanceof asn1js.Sequence ? info.valueBlock.value[2] : undefined;
-  if (spki === undefined) throw invalidDer('missing subjectPKInfo');
+}
 
+function parseStrict(der: Buffer): ParsedCsr {
+  const top = new DerReader(der);
+  const request = top.expect(TAG_SEQUENCE, 'CertificationRequest');
+  if (!top.done) throw invalidDer('trailing bytes after the request');
+  const outer = top.inside(request);
+  const info = outer.expect(TAG_SEQUENCE, 'certificationRequestInfo');
+  const algorithm = outer.expect(TAG_SEQUENCE, 'signatureAlgorithm');
+  const signature = outer.expect(TAG_BIT_STRING, 'signature');
+  outer.end('CertificationRequest');
+
+  const fields = outer.inside(info);
+  const version = readVersion(fields.value(fields.expect(TAG_INTEGER, 'version')));
+  const subject = readName(fields, fields.expect(TAG_SEQUENCE, 'subject'));
+  const spki = fields.expect(TAG_SEQUENCE, 'subjectPKInfo');
   const otherAttributes: string[] = [];
   let extensions: CsrExtension[] = [];
-  let sawExtensionRequest = false;
-  for (const attribute of csr.attributes ?? []) {
-    if (attribute.type !== OID_PKCS9_EXTENSION_REQUEST) {
-      otherAttributes.push(attribute.type);
-      continue;
+  if (!fields.done) {
+    const attributes = fields.inside(fields.expect(ATTRIBUTES_TAG, 'attributes'));
+    let sawExtensionRequest = false;
+    while (!attributes.done) {
+      const attribute = attributes.inside(attributes.expect(TAG_SEQUENCE, 'attribute'));
+      const type = decodeOid(attributes.value(attribute.expect(TAG_OID, 'attribute type')));
+      const values = attribute.inside(attribute.expect(TAG_SET, 'attribute values'));
+      attribute.end('attribute');
+      if (type !== OID_PKCS9_EXTENSION_REQUEST) {
+        otherAttributes.push(type);
+        continue;
+      }
+      if (sawExtensionRequest) throw invalidDer('extensionRequest must appear once with one value');
+      const value = values.done ? undefined : values.next('extensionRequest value');
+      if (value?.tag !== TAG_SEQUENCE || !values.done) {
+        throw invalidDer('extensionRequest is not a list of extensions');
+      }
+      sawExtensionRequest = true;
+      extensions = readExtensions(values.inside(value));
     }
-    if (sawExtensionRequest || attribute.values.length !== 1) {
-      throw invalidDer('extensionRequest must appear once with one value');
-    }
-    sawExtensionRequest = true;
-    extensions = parseExtensions(attribute.values[0]);
   }
+  fields.end('certificationRequestInfo');
+
+  const algorithmFields = outer.inside(algorithm);
+  const signatureAlgorithm = decodeOid(
+    algorithmFields.value(algorithmFields.expect(TAG_OID, 'signature algorithm')),
+  );
+  const bits = outer.value(signature);
+  // X.690 §8.6.2.2: the first octet counts unused bits; signatures are whole octets.
+  if (bits[0] !== 0) throw invalidDer('signature BIT STRING has unused bits');
 
   return {
     sha256: createHash('sha256').update(der).digest('hex'),
-    version: csr.version,
-    subject: csr.subject.typesAndValues.map((tv) => ({
-      type: tv.type,
-      value: stringValue(tv.value),
-    })),
-    spkiDer: Buffer.from(spki.valueBeforeDecodeView),
-    infoDer: Buffer.from(csr.tbsView),
-    signatureAlgorithm: csr.signatureAlgorithm.algorithmId,
-    signature: Buffer.from(csr.signatureValue.valueBlock.valueHexView),
+    version,
+    subject,
+    spkiDer: Buffer.from(outer.encoding(spki)),
+    infoDer: Buffer.from(outer.encoding(info)),
+    signatureAlgorithm,
+    signature: Buffer.from(bits.subarray(1)),
     otherAttributes,
     extensions,
   };
 }
 
-function parseExtensions(value: unknown): CsrExtension[] {
-  let parsed: pkijs.Extensions;
-  try {
-    parsed = new pkijs.Extensions({ schema: value as asn1js.Sequence });
-  } catch (error) {
-    throw invalidDer('extensionRequest is not a list of extensions', error);
-  }
-  return parsed.extensions.map((extension) => ({
-    oid: extension.extnID,
-    critical: extension.critical,
-    value: Buffer.from(extension.extnValue.valueBlock.valueHexView),
-  }));
+/** [0] IMPLICIT SET OF Attribute: context-specific, constructed, tag 0. */
+const ATTRIBUTES_TAG = 0xa0;
+
+function readVersion(value: Buffer): number {
+  if (value.length !== 1) throw invalidDer('version is not a small INTEGER');
+  return value[0] ?? 0;
 }
 
-/** Subject values are ASN.1 string types; anything else (a raw ANY) reads as unprintable. */
-function stringValue(value: unknown): string {
-  const getValue = (value as { getValue?: unknown } | null)?.getValue;
-  return typeof getValue === 'function' ? String(getValue.call(value)) : '\uFFFD';
+/** Name ::= SEQUENCE OF SET OF AttributeTypeAndValue (RFC 5280 §4.1.2.4). */
+function readName(reader: DerReader, name: DerElement): SubjectAttribute[] {
+  const attributes: SubjectAttribute[] = [];
+  const rdns = reader.inside(name);
+  while (!rdns.done) {
+    const rdn = rdns.inside(rdns.expect(TAG_SET, 'subject RDN'));
+    while (!rdn.done) {
+      const pair = rdn.inside(rdn.expect(TAG_SEQUENCE, 'subject attribute'));
+      const type = decodeOid(pair.value(pair.expect(TAG_OID, 'subject attribute type')));
+      const value = pair.next('subject attribute value');
+      pair.end('subject attribute');
+      attributes.push({ type, value: decodeDirectoryString(value.tag, pair.value(value)) });
+    }
+  }
+  return attributes;
+}
+
+/** Extensions ::= SEQUENCE OF Extension; Extension ::= SEQUENCE { extnID, critical DEFAULT FALSE, extnValue }. */
+function readExtensions(list: DerReader): CsrExtension[] {
+  const extensions: CsrExtension[] = [];
+  while (!list.done) {
+    const extension = list.inside(list.expect(TAG_SEQUENCE, 'extension'));
+    const oid = decodeOid(extension.value(extension.expect(TAG_OID, 'extension id')));
+    let critical = false;
+    if (extension.peekTag() === TAG_BOOLEAN) {
+      const flag = extension.value(extension.next('extension critical'));
+      if (flag.length !== 1 || (flag[0] !== 0x00 && flag[0] !== 0xff)) {
+        throw invalidDer('extension critical flag is not a DER BOOLEAN');
+      }
+      critical = flag[0] === 0xff;
+    }
+    const value = extension.value(extension.expect(TAG_OCTET_STRING, 'extension value'));
+    extension.end('extension');
+    extensions.push({ oid, critical, value: Buffer.from(value) });
+  }
+  return extensions;
 }

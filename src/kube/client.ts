@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { Agent, type AgentOptions, type RequestOptions } from 'node:https';
+import { Agent, request, type AgentOptions, type RequestOptions } from 'node:https';
 import * as k8s from '@kubernetes/client-node';
 
 /** Where the client's configuration comes from. */
@@ -43,6 +43,7 @@ export class KubeClient {
     }
     this.kubeConfig = kubeConfig;
     this.#agent = this.#createAgent(options.maxSockets);
+
     this.#agentMiddleware = {
       pre: (context) =>
         new k8s.Observable(
@@ -84,6 +85,62 @@ export class KubeClient {
     };
   }
 
+  /**
+   * One JSON request to the API server (for list calls whose raw objects feed informers, and for
+   * APIs the typed client makes awkward). Authentication comes from the kubeconfig per request.
+   *
+   * @throws {@link KubeApiError} for a non-2xx answer; the request's own errors otherwise.
+   */
+  async requestJson(
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+    path: string,
+    body: unknown,
+    signal: AbortSignal,
+  ): Promise<unknown> {
+    const options: RequestOptions = {};
+    await this.kubeConfig.applyToHTTPSOptions(options);
+    const agent = await this.#agent;
+    const url = new URL(this.server + path);
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    return new Promise((resolve, reject) => {
+      const outgoing = request(
+        url,
+        {
+          method,
+          agent,
+          headers: {
+            ...(options.headers as Record<string, string> | undefined),
+            accept: 'application/json',
+            ...(payload
+              ? { 'content-type': 'application/json', 'content-length': payload.length }
+              : {}),
+          },
+          signal,
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('error', reject);
+          response.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            const status = response.statusCode ?? 0;
+            if (status < 200 || status > 299) {
+              reject(new KubeApiError(status, method, url.pathname, text));
+              return;
+            }
+            try {
+              resolve(text === '' ? {} : (JSON.parse(text) as unknown));
+            } catch (error) {
+              reject(error instanceof Error ? error : new Error(String(error)));
+            }
+          });
+        },
+      );
+      outgoing.on('error', reject);
+      outgoing.end(payload);
+    });
+  }
+
   /** Closes pooled sockets. */
   async close(): Promise<void> {
     (await this.#agent).destroy();
@@ -104,4 +161,29 @@ export class KubeClient {
     };
     return new Agent(options);
   }
+}
+
+/** A non-2xx answer from the API server. */
+export class KubeApiError extends Error {
+  readonly status: number;
+
+  constructor(status: number, method: string, path: string, body: string) {
+    let reason: string;
+    try {
+      const { message } = JSON.parse(body) as { message?: unknown };
+      reason = typeof message === 'string' ? message : '';
+    } catch {
+      reason = body.slice(0, 200);
+    }
+    super(`${method} ${path}: HTTP ${status}${reason ? `: ${reason}` : ''}`);
+    this.name = 'KubeApiError';
+    this.status = status;
+  }
+}
+
+/** The HTTP status of an API error from either client path, or undefined. */
+export function apiStatus(error: unknown): number | undefined {
+  if (error instanceof KubeApiError) return error.status;
+  if (error instanceof k8s.ApiException) return error.code;
+  return undefined;
 }

@@ -4,6 +4,13 @@
  * @module
  */
 export type { KubeClientOptions, KubeConnection } from './client.js';
-export { KubeClient } from './client.js';
+export { KubeApiError, KubeClient, apiStatus } from './client.js';
 export type { KubeTokenReviewOptions, TokenReviewApi, TokenReviewStatus } from './token-review.js';
 export { KubeTokenReviewApi } from './token-review.js';
+export type { InformerEvent, InformerHandler, InformerOptions, RawObject } from './informer.js';
+export { Informer, keyOf } from './informer.js';
+export type { LeaderElectionOptions, LeadershipListener } from './lease.js';
+export { LeaseElector } from './lease.js';
+export { LabelSelector } from './label-selector.js';
+export type { PodIndexOptions, PodRecord } from './pod-index.js';
+export { PodIndex } from './pod-index.js';

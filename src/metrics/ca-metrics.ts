@@ -21,6 +21,9 @@ export class CaMetrics {
   readonly #tokenCache: Counter<'outcome'>;
   readonly #expiry: Gauge<'certificate'>;
   readonly #caReloads: Counter<'result'>;
+  readonly #trustBundleWrites: Counter<'action'>;
+  readonly #reconcileErrors: Counter<'controller'>;
+  readonly #leader: Gauge;
 
   constructor(options: { readonly collectProcessMetrics: boolean }) {
     this.registry = new Registry();
@@ -68,12 +71,44 @@ export class CaMetrics {
       labelNames: ['result'],
       registers,
     });
+    this.#trustBundleWrites = new Counter({
+      name: 'meshca_trust_bundle_configmap_writes_total',
+      help: 'Writes of the istio-ca-root-cert ConfigMap, by action (created, updated, deleted).',
+      labelNames: ['action'],
+      registers,
+    });
+    this.#reconcileErrors = new Counter({
+      name: 'meshca_reconcile_errors_total',
+      help: 'Failed reconciles (retried with backoff), by controller.',
+      labelNames: ['controller'],
+      registers,
+    });
+    this.#leader = new Gauge({
+      name: 'meshca_leader',
+      help: '1 while this replica holds the leader Lease (and writes ConfigMaps and Secrets).',
+      registers,
+    });
   }
 
   /** Records the end of one CreateCertificate call. */
   requestFinished(outcome: RequestOutcome, reason: string, seconds: number): void {
     this.#requests.inc({ outcome, reason });
     this.#duration.observe({ outcome }, seconds);
+  }
+
+  /** Records a write of the trust-bundle ConfigMap. */
+  trustBundleWrite(action: 'created' | 'updated' | 'deleted'): void {
+    this.#trustBundleWrites.inc({ action });
+  }
+
+  /** Records a failed reconcile (retried with backoff). */
+  reconcileError(controller: string): void {
+    this.#reconcileErrors.inc({ controller });
+  }
+
+  /** Publishes whether this replica leads. */
+  leading(leading: boolean): void {
+    this.#leader.set(leading ? 1 : 0);
   }
 
   /** Records one issued workload certificate. */

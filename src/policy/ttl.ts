@@ -42,11 +42,12 @@ export class TtlPolicy {
   readonly #clock: Clock;
 
   constructor(options: TtlOptions, clock: Clock) {
-    if (
-      !(options.minTtlSeconds > 0) ||
-      options.minTtlSeconds > options.defaultTtlSeconds ||
-      options.defaultTtlSeconds > options.maxTtlSeconds
-    ) {
+    // Stated positively so that NaN fails every comparison and is refused.
+    if (!(
+      options.minTtlSeconds > 0 &&
+      options.minTtlSeconds <= options.defaultTtlSeconds &&
+      options.defaultTtlSeconds <= options.maxTtlSeconds
+    )) {
       throw new TypeError('TTL options must satisfy 0 < min <= default <= max');
     }
     this.#options = options;

@@ -10,7 +10,6 @@ export type {
   CertificateResponse,
   CertificateServiceDeps,
   CertificateServiceOptions,
-  ImpersonationAuthorizer,
 } from './service.js';
 export { CertificateService } from './service.js';
 export type { GrpcServerOptions } from './grpc.js';

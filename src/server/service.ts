@@ -7,7 +7,12 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import type { Authenticator, Caller, RequestCredentials } from '../auth/index.js';
+import type {
+  Authenticator,
+  Caller,
+  ImpersonationAuthorizer,
+  RequestCredentials,
+} from '../auth/index.js';
 import type { CertificateAuthority } from '../ca/index.js';
 import type { Clock } from '../clock.js';
 import type { CsrValidator } from '../csr/index.js';
@@ -30,17 +35,6 @@ export interface CertificateRequest {
 /** The response: `cert_chain` in Istio's order. */
 export interface CertificateResponse {
   readonly certChain: readonly string[];
-}
-
-/**
- * Decides whether a caller (a node proxy such as ztunnel) may obtain a certificate for another
- * identity. Implemented by the node authorizer of the Kubernetes integration.
- */
-export interface ImpersonationAuthorizer {
-  /**
-   * @throws `UnauthenticatedError` `ERR_IMPERSONATION_DENIED` with the reason for the log.
-   */
-  authorize(caller: Caller, requested: SpiffeId, signal: AbortSignal): Promise<void>;
 }
 
 /** Collaborators of {@link CertificateService}. */

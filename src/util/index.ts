@@ -6,3 +6,7 @@
 export { raceSignal, sleep } from './abort.js';
 export { Semaphore } from './semaphore.js';
 export { writeFileAtomically } from './files.js';
+export { Backoff } from './backoff.js';
+export { RateLimiter } from './rate-limiter.js';
+export type { KeyHandler, WorkQueueOptions } from './work-queue.js';
+export { WorkQueue } from './work-queue.js';

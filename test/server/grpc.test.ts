@@ -70,13 +70,11 @@ describe('CreateCertificate over gRPC', () => {
     ['an in-range value is honoured', '3600', 3600],
     ['above the maximum is clamped', '9223372036854775807', 2 * 86400],
   ])('validity_duration: %s', async (_name, validity, expectedSeconds) => {
-    const chain = await harness
-      .client()
-      .createCertificate({
-        csrPem: ec.csrPem,
-        token: 'default/app',
-        validitySeconds: validity as unknown as number,
-      });
+    const chain = await harness.client().createCertificate({
+      csrPem: ec.csrPem,
+      token: 'default/app',
+      validitySeconds: validity as unknown as number,
+    });
     const { leaf } = checkCertificateChain(chain, { uri: ME, spkiDer: ec.spkiDer, at: new Date() });
     // notBefore is backdated 120 s (like istiod's 2 min); notAfter = now + TTL.
     expect((leaf.notAfter.getTime() - leaf.notBefore.getTime()) / 1000).toBe(expectedSeconds + 120);

@@ -3,7 +3,12 @@
  * driving every status code the server can return.
  */
 import { webcrypto } from 'node:crypto';
-import type { Authenticator, Caller, RequestCredentials } from '../../src/auth/index.js';
+import type {
+  Authenticator,
+  Caller,
+  ImpersonationAuthorizer,
+  RequestCredentials,
+} from '../../src/auth/index.js';
 import { CertificateAuthority } from '../../src/ca/index.js';
 import { CaClient } from '../../src/client/index.js';
 import { systemClock, type Clock } from '../../src/clock.js';
@@ -22,7 +27,6 @@ import {
   CertificateService,
   RotatingServerCredentials,
   ServingCertificate,
-  type ImpersonationAuthorizer,
 } from '../../src/server/index.js';
 import { createTestPki, type TestPki } from '../support/pki.js';
 import { memoryLogger } from '../support/server.js';

@@ -1,0 +1,128 @@
+/**
+ * What the ambient node authorizer needs to know about pods, and nothing more: for each pod that
+ * is not finished, its namespace, name, UID, service account and node, indexed by
+ * (namespace/service account, node). The watch asks the API server to leave out finished pods
+ * (`status.phase!=Succeeded,status.phase!=Failed`), and each pod is reduced to those six fields,
+ * so a cluster with many thousand pods costs a few hundred bytes per pod.
+ *
+ * @module
+ */
+import type { Logger } from '../logger.js';
+import type { KubeClient } from './client.js';
+import { Informer, type RawObject } from './informer.js';
+
+/** The fields of a pod the authorizer reads. */
+export interface PodRecord {
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly serviceAccount: string;
+  readonly nodeName: string;
+  readonly phase: string;
+}
+
+interface RawPod extends RawObject {
+  readonly spec?: { readonly serviceAccountName?: string; readonly nodeName?: string };
+  readonly status?: { readonly phase?: string };
+}
+
+/** Options of {@link PodIndex}. */
+export interface PodIndexOptions {
+  readonly requestTimeoutMs: number;
+}
+
+/** An index of unfinished pods by identity and node. */
+export class PodIndex {
+  readonly #informer: Informer<PodRecord>;
+  /** `namespace/serviceAccount@node` → keys of pods. */
+  readonly #byIdentityAndNode = new Map<string, Set<string>>();
+
+  constructor(client: KubeClient, options: PodIndexOptions, logger: Logger) {
+    this.#informer = new Informer<PodRecord>(
+      client,
+      {
+        name: 'pods',
+        path: '/api/v1/pods',
+        fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed',
+        resyncMs: 0,
+        requestTimeoutMs: options.requestTimeoutMs,
+        transform: (raw) => {
+          const pod = raw as RawPod;
+          return {
+            namespace: pod.metadata?.namespace ?? '',
+            name: pod.metadata?.name ?? '',
+            uid: pod.metadata?.uid ?? '',
+            serviceAccount: pod.spec?.serviceAccountName ?? 'default',
+            nodeName: pod.spec?.nodeName ?? '',
+            phase: pod.status?.phase ?? '',
+          };
+        },
+      },
+      logger,
+    );
+    this.#informer.on((event, pod, old) => {
+      if (old !== undefined) this.#unindex(old);
+      if (event !== 'delete') this.#index(pod);
+    });
+  }
+
+  /** Starts watching pods. */
+  start(signal: AbortSignal): void {
+    this.#informer.start(signal);
+  }
+
+  /** True once the first list is loaded: before that, absence proves nothing. */
+  get synced(): boolean {
+    return this.#informer.synced;
+  }
+
+  /** Resolves once synced or when `signal` aborts. */
+  waitForSync(signal: AbortSignal): Promise<void> {
+    return this.#informer.waitForSync(signal);
+  }
+
+  /** The pod `namespace/name`, when it exists and is not finished. */
+  pod(namespace: string, name: string): PodRecord | undefined {
+    return this.#informer.get(`${namespace}/${name}`);
+  }
+
+  /** True when an unfinished pod of `namespace/serviceAccount` is scheduled on `nodeName`. */
+  hasPodOnNode(namespace: string, serviceAccount: string, nodeName: string): boolean {
+    return (
+      (this.#byIdentityAndNode.get(indexKey(namespace, serviceAccount, nodeName))?.size ?? 0) > 0
+    );
+  }
+
+  /** Pods indexed (for metrics and tests). */
+  get size(): number {
+    return this.#informer.list().length;
+  }
+
+  /** Milliseconds since the API server last answered. */
+  sinceLastContactMs(): number {
+    return this.#informer.sinceLastContactMs();
+  }
+
+  #index(pod: PodRecord): void {
+    if (pod.nodeName === '' || pod.phase === 'Succeeded' || pod.phase === 'Failed') return;
+    const key = indexKey(pod.namespace, pod.serviceAccount, pod.nodeName);
+    let pods = this.#byIdentityAndNode.get(key);
+    if (pods === undefined) {
+      pods = new Set();
+      this.#byIdentityAndNode.set(key, pods);
+    }
+    pods.add(`${pod.namespace}/${pod.name}`);
+  }
+
+  #unindex(pod: PodRecord): void {
+    const key = indexKey(pod.namespace, pod.serviceAccount, pod.nodeName);
+    const pods = this.#byIdentityAndNode.get(key);
+    if (pods === undefined) return;
+    pods.delete(`${pod.namespace}/${pod.name}`);
+    if (pods.size === 0) this.#byIdentityAndNode.delete(key);
+  }
+}
+
+function indexKey(namespace: string, serviceAccount: string, nodeName: string): string {
+  return `${namespace}/${serviceAccount}@${nodeName}`;
+}
