@@ -276,7 +276,20 @@ async function storm(stateDir: string): Promise<void> {
       const status = readFileSync(`/proc/${server.pid ?? 0}/status`, 'utf8');
       return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
     };
+    const cpuSeconds = (): number => {
+      // /proc/<pid>/stat fields 14 and 15: utime and stime in clock ticks (100 per second).
+      const fields =
+        readFileSync(`/proc/${server.pid ?? 0}/stat`, 'utf8')
+          .split(') ')[1]
+          ?.split(' ') ?? [];
+      return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100;
+    };
+    const heapUsedMiB = async (): Promise<number> => {
+      const text = await fetch(`http://127.0.0.1:${httpPort}/metrics`).then((r) => r.text());
+      return Number(/^nodejs_heap_size_used_bytes (\S+)/m.exec(text)?.[1] ?? 0) / 1024 / 1024;
+    };
     const rssIdle = rss();
+    const heapIdle = await heapUsedMiB();
     const rootCertPem = readFileSync(join(stateDir, 'ca', 'root-cert.pem'), 'utf8');
     out('   preparing keys, CSRs and tokens...');
     const key = await generateWorkloadKey('ec');
@@ -321,8 +334,11 @@ async function storm(stateDir: string): Promise<void> {
     const sampler = setInterval(() => {
       peakRss = Math.max(peakRss, rss());
     }, 100);
+    const cpu0 = cpuSeconds();
     const first = await load(workloads, concurrency, call);
+    const cpu1 = cpuSeconds();
     const second = await load(workloads, concurrency, call);
+    const cpu2 = cpuSeconds();
     clearInterval(sampler);
     probing.abort();
     await probe;
@@ -338,13 +354,17 @@ async function storm(stateDir: string): Promise<void> {
       `   ratio renewal / storm      ${fmt(first.seconds / second.seconds, 2).padStart(7)}x throughput`,
     );
     out(
+      `   server CPU per certificate storm ${fmt(((cpu1 - cpu0) * 1000) / workloads, 2)} ms, renewal ${fmt(((cpu2 - cpu1) * 1000) / workloads, 2)} ms (all server threads)`,
+    );
+    out(
       `   /readyz during the storm   p50 ${fmt(percentile(probeLatencies, 50), 1)} ms, max ${fmt(Math.max(...probeLatencies), 1)} ms over ${probeLatencies.length} probes`,
     );
     out(
       `   server RSS                 idle ${fmt(rssIdle, 1)} MiB, peak ${fmt(peakRss, 1)} MiB, after ${fmt(rss(), 1)} MiB`,
     );
+    const heapAfter = await heapUsedMiB();
     out(
-      `   memory per workload        ${fmt(((rss() - rssIdle) * 1024) / workloads, 2)} KiB (token cache entries and buffers)`,
+      `   server JS heap in use      idle ${fmt(heapIdle, 1)} MiB, after ${fmt(heapAfter, 1)} MiB (${fmt(((heapAfter - heapIdle) * 1024) / workloads, 2)} KiB per cached workload, before GC)`,
     );
   } finally {
     server.kill('SIGTERM');
