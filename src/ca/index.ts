@@ -5,7 +5,13 @@
  * @module
  */
 export type { CaMaterial, CaMaterialSource } from './material.js';
-export { CACERTS_FILES, CaMaterialError, loadCaDirectory, loadCaMaterial } from './material.js';
+export {
+  CACERTS_FILES,
+  CaMaterialError,
+  loadCaDirectory,
+  loadCaMaterial,
+  readCaDirectory,
+} from './material.js';
 export type { CertificationPath } from './chain.js';
 export { buildCertificationPath, describe, issuedBy } from './chain.js';
 export type { TrustBundle } from './trust-bundle.js';
@@ -19,3 +25,7 @@ export type { CaDirectoryFiles, DevPkiLayout, DevPkiOutcome } from './dev-pki.js
 export { devPkiLayout, ensureDevPki, writeCaDirectory } from './dev-pki.js';
 export type { ChainExpectations, CheckedChain } from './response-check.js';
 export { checkCertificateChain } from './response-check.js';
+export type { CaReloaderOptions } from './reload.js';
+export { CaReloader, watchCaDirectory } from './reload.js';
+export { RootUsage, rotationRefusal } from './rotation.js';
+export { SecretCaSource, caSourceFromSecret } from './secret-source.js';

@@ -40,6 +40,8 @@ export interface CaMaterial {
    */
   readonly intermediates: readonly ParsedCertificate[];
   readonly trustBundle: TrustBundle;
+  /** The root of the bundle the signing certificate chains to. */
+  readonly anchor: ParsedCertificate;
   /** The earliest notAfter of the signing path and its anchor: no leaf may outlive it. */
   readonly notAfter: Date;
 }
@@ -110,16 +112,26 @@ export function loadCaMaterial(source: CaMaterialSource, at: Date): CaMaterial {
     signingKey,
     intermediates: path.path,
     trustBundle: createTrustBundle(roots),
+    anchor: path.anchor,
     notAfter,
   };
 }
 
 /**
- * Reads a `cacerts` directory (the Secret mounted as files, or `--ca-dir`).
+ * Reads a `cacerts` directory (the Secret mounted as files, or `--ca-dir`) and verifies it.
  *
  * @throws {@link CaMaterialError} when a required file is missing or the bundle is invalid.
  */
 export async function loadCaDirectory(dir: string, at: Date): Promise<CaMaterial> {
+  return loadCaMaterial(await readCaDirectory(dir), at);
+}
+
+/**
+ * Reads the PEM texts of a `cacerts` directory, without verifying them.
+ *
+ * @throws {@link CaMaterialError} when a required file is missing or unreadable.
+ */
+export async function readCaDirectory(dir: string): Promise<CaMaterialSource> {
   const read = async (name: string, required: boolean): Promise<string | undefined> => {
     try {
       return await readFile(join(dir, name), 'utf8');
@@ -130,21 +142,13 @@ export async function loadCaDirectory(dir: string, at: Date): Promise<CaMaterial
       });
     }
   };
-  const [caCertPem, caKeyPem, certChainPem, rootCertPem] = await Promise.all([
+  const [caCertPem = '', caKeyPem = '', certChainPem, rootCertPem = ''] = await Promise.all([
     read(CACERTS_FILES.cert, true),
     read(CACERTS_FILES.key, true),
     read(CACERTS_FILES.chain, false),
     read(CACERTS_FILES.roots, true),
   ]);
-  return loadCaMaterial(
-    {
-      caCertPem: caCertPem ?? '',
-      caKeyPem: caKeyPem ?? '',
-      certChainPem,
-      rootCertPem: rootCertPem ?? '',
-    },
-    at,
-  );
+  return { caCertPem, caKeyPem, certChainPem, rootCertPem };
 }
 
 function parse(pem: string, file: string): ParsedCertificate[] {

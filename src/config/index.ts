@@ -4,7 +4,14 @@
  *
  * @module
  */
-export type { CaSourceConfig, Config, Environment, VerifierConfig } from './schema.js';
+export type {
+  CaSourceConfig,
+  Config,
+  Environment,
+  KubernetesConfig,
+  RemoteClusterConfig,
+  VerifierConfig,
+} from './schema.js';
 export { ConfigError, buildConfig } from './schema.js';
 export type { ConfigSources, LoadedConfig } from './load.js';
 export { loadConfig, serveFlagSpec } from './load.js';

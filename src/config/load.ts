@@ -6,6 +6,7 @@
  * @module
  */
 import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parse as parseYaml } from 'yaml';
@@ -133,7 +134,12 @@ export async function loadConfig(sources: ConfigSources): Promise<LoadedConfig> 
   };
   const config = buildConfig(
     raw,
-    { inCluster: (sources.env['KUBERNETES_SERVICE_HOST'] ?? '') !== '', cwd: sources.cwd },
+    {
+      inCluster: (sources.env['KUBERNETES_SERVICE_HOST'] ?? '') !== '',
+      cwd: sources.cwd,
+      podNamespace: nonEmpty(sources.env['POD_NAMESPACE']) ?? (await serviceAccountNamespace()),
+      podName: nonEmpty(sources.env['POD_NAME']) ?? hostname(),
+    },
     describe,
   );
   const origins: Record<string, string> = {};
@@ -144,6 +150,22 @@ export async function loadConfig(sources: ConfigSources): Promise<LoadedConfig> 
 }
 
 /** `path` is named in messages as given; a relative one is read from `cwd`, like other paths. */
+/** An unset variable and an empty one mean the same. */
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === '' ? undefined : value;
+}
+
+/** The namespace Kubernetes mounts into every pod with a service account. */
+async function serviceAccountNamespace(): Promise<string | undefined> {
+  try {
+    return (
+      await readFile('/var/run/secrets/kubernetes.io/serviceaccount/namespace', 'utf8')
+    ).trim();
+  } catch {
+    return undefined;
+  }
+}
+
 async function readConfigFile(path: string, cwd: string): Promise<Record<string, unknown>> {
   let text: string;
   try {

@@ -18,7 +18,13 @@ export interface OptionSpec {
   readonly help: string;
   /** Help-section heading. */
   readonly group:
-    'Serving' | 'Identity' | 'Authentication' | 'Certificate authority' | 'Issuance' | 'Operations';
+    | 'Serving'
+    | 'Identity'
+    | 'Authentication'
+    | 'Certificate authority'
+    | 'Issuance'
+    | 'Kubernetes'
+    | 'Operations';
 }
 
 /** All settings, in help order. */
@@ -172,6 +178,27 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   {
     group: 'Certificate authority',
+    key: 'caSecret',
+    kind: 'string',
+    default: '',
+    help: 'A Secret ([namespace/]name) in the cacerts or kubernetes.io/tls layout, watched and reloaded; instead of caDir.',
+  },
+  {
+    group: 'Certificate authority',
+    key: 'caReloadInterval',
+    kind: 'duration',
+    default: '10s',
+    help: 'How often caDir is checked for new material.',
+  },
+  {
+    group: 'Certificate authority',
+    key: 'caRotationChecks',
+    kind: 'boolean',
+    default: true,
+    help: 'Refuse CA changes that skip a stage of the root rotation (switch off only in an emergency).',
+  },
+  {
+    group: 'Certificate authority',
     key: 'stateDir',
     kind: 'string',
     default: './.meshca',
@@ -210,7 +237,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     key: 'minTtl',
     kind: 'duration',
     default: '10m',
-    help: 'Shortest workload certificate; shorter requests are raised to it.',
+    help: 'Shortest workload certificate (at least 10s); shorter requests are raised to it.',
   },
   {
     group: 'Issuance',
@@ -225,6 +252,167 @@ export const OPTIONS: readonly OptionSpec[] = [
     kind: 'integer',
     default: 2048,
     help: 'Smallest RSA key accepted in a CSR (at least 2048).',
+  },
+  {
+    group: 'Kubernetes',
+    key: 'namespace',
+    kind: 'string',
+    default: '',
+    help: "meshca's own namespace (its Lease, a CA Secret named without namespace). Default: the pod's namespace, else meshca.",
+  },
+  {
+    group: 'Kubernetes',
+    key: 'podName',
+    kind: 'string',
+    default: '',
+    help: "This replica's identity in leader election. Default: POD_NAME, else the host name.",
+  },
+  {
+    group: 'Kubernetes',
+    key: 'leaderElection',
+    kind: 'boolean',
+    default: true,
+    help: 'Elect one writer among replicas with a Lease; off makes this replica always write.',
+  },
+  {
+    group: 'Kubernetes',
+    key: 'leaseName',
+    kind: 'string',
+    default: 'meshca',
+    help: 'Name of the leader Lease.',
+  },
+  {
+    group: 'Kubernetes',
+    key: 'leaseDuration',
+    kind: 'duration',
+    default: '15s',
+    help: 'How long a leader may go unrenewed before another replica takes over.',
+  },
+  {
+    group: 'Kubernetes',
+    key: 'leaseRenewDeadline',
+    kind: 'duration',
+    default: '10s',
+    help: 'A leader that cannot renew for this long steps down.',
+  },
+  {
+    group: 'Kubernetes',
+    key: 'leaseRetryPeriod',
+    kind: 'duration',
+    default: '2s',
+    help: 'How often candidates and the leader try the Lease.',
+  },
+  {
+    group: 'Kubernetes',
+    key: 'trustBundle',
+    kind: 'boolean',
+    default: true,
+    help: 'Write the trust bundle as a ConfigMap into every selected namespace.',
+  },
+  {
+    group: 'Kubernetes',
+    key: 'trustBundleConfigMap',
+    kind: 'string',
+    default: 'istio-ca-root-cert',
+    help: "Name of that ConfigMap (Istio's global.trustBundleName).",
+  },
+  {
+    group: 'Kubernetes',
+    key: 'trustBundleNamespaceSelector',
+    kind: 'string',
+    default: '',
+    help: 'Label selector of the namespaces to serve (e.g. istio-injection=enabled); empty: all.',
+  },
+  {
+    group: 'Kubernetes',
+    key: 'trustBundleExcludedNamespaces',
+    kind: 'list',
+    default: ['kube-public', 'kube-node-lease', 'local-path-storage'],
+    help: 'Namespaces never written (as istiod skips them).',
+  },
+  {
+    group: 'Kubernetes',
+    key: 'istiodCertificate',
+    kind: 'boolean',
+    default: true,
+    help: "Issue istiod's serving certificate into a Secret (istiod with ENABLE_CA_SERVER=false reads it).",
+  },
+  {
+    group: 'Kubernetes',
+    key: 'istiodNamespace',
+    kind: 'string',
+    default: 'istio-system',
+    help: "istiod's namespace.",
+  },
+  {
+    group: 'Kubernetes',
+    key: 'istiodSecret',
+    kind: 'string',
+    default: 'istiod-tls',
+    help: 'Name of the Secret istiod mounts at /var/run/secrets/istiod/tls.',
+  },
+  {
+    group: 'Kubernetes',
+    key: 'istiodRevisions',
+    kind: 'list',
+    default: ['default'],
+    help: 'Istio revisions: default gives istiod.<ns>.svc, others istiod-<rev>.<ns>.svc.',
+  },
+  {
+    group: 'Kubernetes',
+    key: 'istiodDns',
+    kind: 'list',
+    default: [],
+    help: "Extra DNS names in istiod's certificate.",
+  },
+  {
+    group: 'Kubernetes',
+    key: 'istiodTtl',
+    kind: 'duration',
+    default: '24h',
+    help: "Lifetime of istiod's certificate; renewed at two thirds.",
+  },
+  {
+    group: 'Kubernetes',
+    key: 'istiodKey',
+    kind: 'string',
+    default: 'ec',
+    help: "Key of istiod's certificate: ec (P-256) or rsa (2048).",
+  },
+  {
+    group: 'Kubernetes',
+    key: 'trustedNodeAccounts',
+    kind: 'list',
+    default: ['istio-system/ztunnel'],
+    help: 'namespace/serviceaccount of node proxies allowed to impersonate pods of their node (ztunnel); empty disables.',
+  },
+  {
+    group: 'Kubernetes',
+    key: 'remoteClusters',
+    kind: 'list',
+    default: [],
+    help: 'Other clusters whose proxies meshca serves: ID[+ALIAS...]=KUBECONFIG, one per cluster.',
+  },
+  {
+    group: 'Kubernetes',
+    key: 'controllerResync',
+    kind: 'duration',
+    default: '5m',
+    help: 'How often controllers re-check every object they keep right.',
+  },
+  {
+    group: 'Kubernetes',
+    key: 'controllerWriteRate',
+    kind: 'integer',
+    default: 20,
+    help: 'Writes per second the controllers may make (burst twice that); separate from TokenReview.',
+  },
+  {
+    group: 'Kubernetes',
+    key: 'kubeRequestTimeout',
+    kind: 'duration',
+    default: '10s',
+    help: 'Timeout of one request of the controllers to the API server.',
   },
   {
     group: 'Operations',

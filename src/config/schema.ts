@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import type { JwksSource, TokenCacheOptions } from '../auth/index.js';
 import type { KeyPolicyOptions } from '../csr/index.js';
-import type { KubeConnection } from '../kube/index.js';
+import { LabelSelector, type KubeConnection } from '../kube/index.js';
 import { LOG_LEVELS } from '../logger.js';
 import type { TtlOptions } from '../policy/index.js';
 import { isValidTrustDomain, sanitizeTrustDomain } from '../identity/index.js';
@@ -25,7 +25,52 @@ export type VerifierConfig =
 
 /** Where CA material comes from. */
 export type CaSourceConfig =
-  { readonly kind: 'directory'; readonly dir: string } | { readonly kind: 'development' };
+  | { readonly kind: 'directory'; readonly dir: string }
+  | { readonly kind: 'secret'; readonly namespace: string; readonly name: string }
+  | { readonly kind: 'development' };
+
+/** Another cluster whose proxies meshca serves (multi-cluster). */
+export interface RemoteClusterConfig {
+  readonly id: string;
+  readonly aliases: readonly string[];
+  readonly kubeconfig: string;
+}
+
+/** The Kubernetes integration, present when a cluster is configured. */
+export interface KubernetesConfig {
+  readonly namespace: string;
+  readonly podName: string;
+  readonly leaderElection: {
+    readonly enabled: boolean;
+    readonly name: string;
+    readonly leaseDurationMs: number;
+    readonly renewDeadlineMs: number;
+    readonly retryPeriodMs: number;
+  };
+  readonly trustBundle: {
+    readonly enabled: boolean;
+    readonly configMapName: string;
+    readonly namespaceSelector: string;
+    readonly excludedNamespaces: readonly string[];
+  };
+  readonly istiod: {
+    readonly enabled: boolean;
+    readonly namespace: string;
+    readonly secretName: string;
+    readonly revisions: readonly string[];
+    readonly extraDnsNames: readonly string[];
+    readonly ttlSeconds: number;
+    readonly keyType: 'ec' | 'rsa';
+  };
+  readonly controllers: {
+    readonly resyncMs: number;
+    readonly writesPerSecond: number;
+    readonly requestTimeoutMs: number;
+  };
+  /** `namespace/serviceAccount` of node proxies allowed to impersonate; empty disables. */
+  readonly trustedNodeAccounts: readonly string[];
+  readonly remoteClusters: readonly RemoteClusterConfig[];
+}
 
 /** The validated configuration of `meshca serve`. */
 export interface Config {
@@ -48,7 +93,14 @@ export interface Config {
     readonly verifier: VerifierConfig;
     readonly cache: TokenCacheOptions;
   };
-  readonly ca: { readonly source: CaSourceConfig; readonly verifyIssued: boolean };
+  readonly ca: {
+    readonly source: CaSourceConfig;
+    readonly verifyIssued: boolean;
+    readonly reloadIntervalMs: number;
+    readonly rotationChecks: boolean;
+  };
+  /** Undefined without a cluster. */
+  readonly kubernetes: KubernetesConfig | undefined;
   readonly ttl: TtlOptions;
   readonly keyPolicy: KeyPolicyOptions;
   readonly serving: {
@@ -63,6 +115,10 @@ export interface Config {
 export interface Environment {
   /** True inside a Kubernetes pod (KUBERNETES_SERVICE_HOST is set). */
   readonly inCluster: boolean;
+  /** The pod's namespace (POD_NAMESPACE or the service-account namespace file), if known. */
+  readonly podNamespace: string | undefined;
+  /** The pod's name (POD_NAME) or the host name. */
+  readonly podName: string;
   /** Base for relative paths. */
   readonly cwd: string;
 }
@@ -140,6 +196,32 @@ interface Settings {
   backdate: number;
   minRsaBits: number;
   logLevel: string;
+  caSecret: string;
+  caReloadInterval: number;
+  caRotationChecks: boolean;
+  namespace: string;
+  podName: string;
+  leaderElection: boolean;
+  leaseName: string;
+  leaseDuration: number;
+  leaseRenewDeadline: number;
+  leaseRetryPeriod: number;
+  trustBundle: boolean;
+  trustBundleConfigMap: string;
+  trustBundleNamespaceSelector: string;
+  trustBundleExcludedNamespaces: string[];
+  istiodCertificate: boolean;
+  istiodNamespace: string;
+  istiodSecret: string;
+  istiodRevisions: string[];
+  istiodDns: string[];
+  istiodTtl: number;
+  istiodKey: string;
+  trustedNodeAccounts: string[];
+  remoteClusters: string[];
+  controllerResync: number;
+  controllerWriteRate: number;
+  kubeRequestTimeout: number;
 }
 
 /** A configuration error, with every problem found. */
@@ -214,7 +296,7 @@ export function buildConfig(
     minTtlSeconds: seconds('minTtl'),
     backdateSeconds: seconds('backdate'),
   };
-  if (ttl.minTtlSeconds < 60) problem('minTtl', 'must be at least 1m');
+  if (ttl.minTtlSeconds < 10) problem('minTtl', 'must be at least 10s');
   if (ttl.defaultTtlSeconds < ttl.minTtlSeconds) problem('defaultTtl', `must be at least minTtl`);
   if (ttl.maxTtlSeconds < ttl.defaultTtlSeconds) problem('maxTtl', `must be at least defaultTtl`);
   if (ttl.backdateSeconds > 3600) problem('backdate', 'must be at most 1h');
@@ -236,7 +318,7 @@ export function buildConfig(
   } else if (s.kubeconfig !== '' && s.kubeconfig !== 'none') {
     kube = { mode: 'kubeconfig', path: path(s.kubeconfig) };
   }
-  const development = s.caDir === '' && kube === undefined && s.jwks === '';
+  const development = s.caDir === '' && s.caSecret === '' && kube === undefined && s.jwks === '';
 
   let verifier: VerifierConfig;
   if (s.jwks !== '') {
@@ -263,9 +345,27 @@ export function buildConfig(
     problem('kubeconfig', 'no way to authenticate callers: set kubeconfig (TokenReview) or jwks');
   }
 
+  const namespace = s.namespace !== '' ? s.namespace : (environment.podNamespace ?? 'meshca');
   let caSource: CaSourceConfig;
-  if (s.caDir !== '') {
+  if (s.caDir !== '' && s.caSecret !== '') {
+    caSource = { kind: 'development' };
+    problem('caSecret', 'set caDir or caSecret, not both');
+  } else if (s.caDir !== '') {
     caSource = { kind: 'directory', dir: path(s.caDir) };
+  } else if (s.caSecret !== '') {
+    const [first = '', second] = s.caSecret.split('/');
+    caSource =
+      second === undefined
+        ? { kind: 'secret', namespace, name: first }
+        : { kind: 'secret', namespace: first, name: second };
+    if (kube === undefined) problem('caSecret', 'needs a cluster (kubeconfig)');
+    if (
+      !DNS_LABEL.test(caSource.namespace) ||
+      !DNS_SUBDOMAIN.test(caSource.name) ||
+      s.caSecret.split('/').length > 2
+    ) {
+      problem('caSecret', `"${s.caSecret}" is not [namespace/]name`);
+    }
   } else if (development || s.devPki) {
     caSource = { kind: 'development' };
   } else {
@@ -275,6 +375,9 @@ export function buildConfig(
       'is required when a cluster or JWKS is configured (or set devPki to use a development CA)',
     );
   }
+
+  const kubernetes =
+    kube === undefined ? undefined : kubernetesConfig(s, namespace, environment, path, problem);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze<Config>({
@@ -301,7 +404,13 @@ export function buildConfig(
         verifyTimeoutMs: Math.max(s.tokenReviewTimeout, 1000),
       },
     },
-    ca: { source: caSource, verifyIssued: s.verifyIssued },
+    ca: {
+      source: caSource,
+      verifyIssued: s.verifyIssued,
+      reloadIntervalMs: s.caReloadInterval,
+      rotationChecks: s.caRotationChecks,
+    },
+    kubernetes,
     ttl,
     keyPolicy: { minRsaBits: s.minRsaBits, maxRsaBits: 8192, allowedCurves: ['P-256', 'P-384'] },
     serving: {
@@ -311,6 +420,104 @@ export function buildConfig(
       backdateSeconds: ttl.backdateSeconds,
     },
   });
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+function kubernetesConfig(
+  s: Settings,
+  namespace: string,
+  environment: Environment,
+  path: (value: string) => string,
+  problem: (key: string, message: string) => void,
+): KubernetesConfig {
+  if (!DNS_LABEL.test(namespace)) problem('namespace', `"${namespace}" is not a namespace name`);
+  if (!(s.leaseDuration > s.leaseRenewDeadline && s.leaseRenewDeadline > s.leaseRetryPeriod)) {
+    problem(
+      'leaseDuration',
+      'must be longer than leaseRenewDeadline, itself longer than leaseRetryPeriod',
+    );
+  }
+  if (s.istiodKey !== 'ec' && s.istiodKey !== 'rsa') problem('istiodKey', 'must be ec or rsa');
+  if (!DNS_LABEL.test(s.istiodNamespace))
+    problem('istiodNamespace', `"${s.istiodNamespace}" is not a namespace name`);
+  for (const revision of s.istiodRevisions) {
+    if (!DNS_LABEL.test(revision))
+      problem('istiodRevisions', `"${revision}" is not a revision name`);
+  }
+  for (const name of s.istiodDns) {
+    if (!DNS_NAME.test(name)) problem('istiodDns', `"${name}" is not a DNS name`);
+  }
+  if (s.istiodTtl < 600_000 || s.istiodTtl % 1000 !== 0)
+    problem('istiodTtl', 'must be whole seconds, at least 10m');
+  if (s.controllerWriteRate < 1) problem('controllerWriteRate', 'must be at least 1');
+  for (const account of s.trustedNodeAccounts) {
+    const [ns = '', sa, extra] = account.split('/');
+    if (extra !== undefined || sa === undefined || !DNS_LABEL.test(ns) || !DNS_SUBDOMAIN.test(sa)) {
+      problem('trustedNodeAccounts', `"${account}" is not namespace/serviceaccount`);
+    }
+  }
+  const remoteClusters: RemoteClusterConfig[] = [];
+  for (const entry of s.remoteClusters) {
+    const match = /^([^=+]+)((?:\+[^=+]+)*)=(.+)$/.exec(entry);
+    if (!match) {
+      problem('remoteClusters', `"${entry}" is not ID[+ALIAS...]=KUBECONFIG`);
+      continue;
+    }
+    const [, id = '', aliases = '', kubeconfig = ''] = match;
+    remoteClusters.push({
+      id,
+      aliases: aliases.split('+').filter(Boolean),
+      kubeconfig: path(kubeconfig),
+    });
+  }
+  const names = [
+    s.clusterId,
+    ...s.clusterAliases,
+    ...remoteClusters.flatMap((c) => [c.id, ...c.aliases]),
+  ];
+  const duplicate = names.find((name, index) => names.indexOf(name) !== index);
+  if (duplicate !== undefined)
+    problem('remoteClusters', `cluster name "${duplicate}" is used twice`);
+  try {
+    new LabelSelector(s.trustBundleNamespaceSelector);
+  } catch (error) {
+    problem('trustBundleNamespaceSelector', (error as Error).message);
+  }
+  return {
+    namespace,
+    podName: s.podName !== '' ? s.podName : environment.podName,
+    leaderElection: {
+      enabled: s.leaderElection,
+      name: s.leaseName,
+      leaseDurationMs: s.leaseDuration,
+      renewDeadlineMs: s.leaseRenewDeadline,
+      retryPeriodMs: s.leaseRetryPeriod,
+    },
+    trustBundle: {
+      enabled: s.trustBundle,
+      configMapName: s.trustBundleConfigMap,
+      namespaceSelector: s.trustBundleNamespaceSelector,
+      excludedNamespaces: s.trustBundleExcludedNamespaces,
+    },
+    istiod: {
+      enabled: s.istiodCertificate,
+      namespace: s.istiodNamespace,
+      secretName: s.istiodSecret,
+      revisions: s.istiodRevisions,
+      extraDnsNames: s.istiodDns,
+      ttlSeconds: Math.floor(s.istiodTtl / 1000),
+      keyType: s.istiodKey === 'rsa' ? 'rsa' : 'ec',
+    },
+    controllers: {
+      resyncMs: s.controllerResync,
+      writesPerSecond: s.controllerWriteRate,
+      requestTimeoutMs: s.kubeRequestTimeout,
+    },
+    trustedNodeAccounts: s.trustedNodeAccounts,
+    remoteClusters,
+  };
 }
 
 function deepFreeze<T>(value: T): T {

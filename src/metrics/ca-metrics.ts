@@ -131,7 +131,7 @@ export class CaMetrics {
   }
 
   /** Publishes the expiry of a CA certificate in use. */
-  certificateExpiry(certificate: 'signing' | 'root' | 'serving', notAfter: Date): void {
+  certificateExpiry(certificate: 'signing' | 'root' | 'serving' | 'istiod', notAfter: Date): void {
     this.#expiry.set({ certificate }, notAfter.getTime() / 1000);
   }
 

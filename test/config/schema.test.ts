@@ -7,8 +7,18 @@ import {
 } from '../../src/config/index.js';
 
 const CWD = '/srv/meshca';
-const OUTSIDE: Environment = { inCluster: false, cwd: CWD };
-const IN_POD: Environment = { inCluster: true, cwd: CWD };
+const OUTSIDE: Environment = {
+  inCluster: false,
+  cwd: CWD,
+  podNamespace: undefined,
+  podName: 'host-1',
+};
+const IN_POD: Environment = {
+  inCluster: true,
+  cwd: CWD,
+  podNamespace: 'meshca-system',
+  podName: 'meshca-7d9f-abcde',
+};
 
 /** The defaults as load.ts merges them, with `overrides` on top. */
 function raw(overrides: Record<string, unknown> = {}): Record<string, unknown> {
@@ -66,7 +76,13 @@ describe('buildConfig defaults', () => {
         verifier: { kind: 'development' },
         cache: { ttlMs: 60_000, negativeTtlMs: 2_000, maxEntries: 100_000, verifyTimeoutMs: 5_000 },
       },
-      ca: { source: { kind: 'development' }, verifyIssued: true },
+      ca: {
+        source: { kind: 'development' },
+        verifyIssued: true,
+        reloadIntervalMs: 10_000,
+        rotationChecks: true,
+      },
+      kubernetes: undefined,
       ttl: {
         defaultTtlSeconds: 86_400,
         maxTtlSeconds: 86_400,
@@ -282,7 +298,7 @@ describe('buildConfig: refusals', () => {
       { backdate: '1.5' },
       '<backdate>: must be a whole number of seconds',
     ],
-    ['minTtl below 1m', { minTtl: '30s' }, '<minTtl>: must be at least 1m'],
+    ['minTtl below 10s', { minTtl: '5s' }, '<minTtl>: must be at least 10s'],
     ['backdate above 1h', { backdate: '2h' }, '<backdate>: must be at most 1h'],
     ['servingTtl below 5m', { servingTtl: '4m' }, '<servingTtl>: must be at least 5m'],
     [

@@ -1,0 +1,157 @@
+/**
+ * Keeping CA material current without a restart. A source (a `cacerts` directory, as a mounted
+ * Secret updates it, or a Secret watched through the API) offers new PEM texts; the reloader
+ * verifies them like at start-up, applies the rotation guard rails, and installs them — or
+ * refuses them, logs why, counts `meshca_ca_reloads_total{result="rejected"}` and keeps serving
+ * with the material it has (istiod restarts on a bad bundle; istio-csr logs and keeps the old
+ * roots).
+ *
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import type { Clock } from '../clock.js';
+import { errorMessage } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { CaMetrics } from '../metrics/index.js';
+import { sleep } from '../util/index.js';
+import type { CertificateAuthority } from './authority.js';
+import {
+  loadCaMaterial,
+  readCaDirectory,
+  type CaMaterial,
+  type CaMaterialSource,
+} from './material.js';
+import { RootUsage, rotationRefusal } from './rotation.js';
+
+/** Options of {@link CaReloader}. */
+export interface CaReloaderOptions {
+  /** Apply the staged-rotation guard rails (switch off only in an emergency). */
+  readonly rotationChecks: boolean;
+  /** The longest workload certificate; how long a root stays needed after the last leaf under it. */
+  readonly maxLeafTtlMs: number;
+}
+
+/** Verifies offered material and installs it. */
+export class CaReloader {
+  readonly #authority: CertificateAuthority;
+  readonly #options: CaReloaderOptions;
+  readonly #logger: Logger;
+  readonly #metrics: CaMetrics;
+  readonly #clock: Clock;
+  readonly #usage = new RootUsage();
+  #lastOffered = '';
+
+  constructor(
+    authority: CertificateAuthority,
+    options: CaReloaderOptions,
+    deps: { readonly logger: Logger; readonly metrics: CaMetrics; readonly clock: Clock },
+  ) {
+    this.#authority = authority;
+    this.#options = options;
+    this.#logger = deps.logger.child({ component: 'ca-reload' });
+    this.#metrics = deps.metrics;
+    this.#clock = deps.clock;
+  }
+
+  /**
+   * Offers material. The first offer must succeed (meshca cannot serve without a CA); later
+   * offers that fail are refused and the current material kept.
+   *
+   * @returns whether the material was installed (false also when nothing changed).
+   * @throws {@link CaMaterialError} only while no material is installed yet.
+   */
+  offer(source: CaMaterialSource, origin: string): boolean {
+    const digest = fingerprint(source);
+    if (digest === this.#lastOffered) return false;
+    this.#lastOffered = digest;
+    const now = this.#clock.now();
+    let next: CaMaterial;
+    try {
+      next = loadCaMaterial(source, now);
+    } catch (error) {
+      this.#metrics.caReload('rejected');
+      if (!this.#authority.ready) throw error;
+      this.#logger.error(
+        { origin, err: errorMessage(error) },
+        'new CA material refused; keeping the current material',
+      );
+      return false;
+    }
+    if (this.#authority.ready) {
+      const current = this.#authority.current().material;
+      if (next.signingCert.sha256 !== current.signingCert.sha256) {
+        // Leaves signed so far chain to the current anchor until they expire.
+        const until = Math.min(
+          now.getTime() + this.#options.maxLeafTtlMs,
+          current.notAfter.getTime(),
+        );
+        this.#usage.record(current.anchor.sha256, new Date(until));
+      }
+      const refusal = this.#options.rotationChecks
+        ? rotationRefusal(current, next, this.#usage, now)
+        : undefined;
+      if (refusal !== undefined) {
+        this.#metrics.caReload('rejected');
+        this.#logger.error(
+          { origin, reason: refusal },
+          'new CA material refused by the rotation checks; keeping the current material',
+        );
+        // Offer it again later: the refusal may only be a matter of time.
+        this.#lastOffered = '';
+        return false;
+      }
+    }
+    this.#authority.install(next);
+    this.#metrics.caReload('loaded');
+    this.#logger.info(
+      {
+        origin,
+        signing: next.signingCert.sha256,
+        notAfter: next.notAfter.toISOString(),
+        roots: next.trustBundle.fingerprints,
+      },
+      'CA material loaded',
+    );
+    return true;
+  }
+}
+
+/** Identifies a set of PEM texts, to skip re-verifying what did not change. */
+function fingerprint(source: CaMaterialSource): string {
+  const hash = createHash('sha256');
+  for (const part of [
+    source.caCertPem,
+    source.caKeyPem,
+    source.certChainPem ?? '',
+    source.rootCertPem,
+  ]) {
+    hash.update(part).update('\0');
+  }
+  return hash.digest('hex');
+}
+
+/**
+ * Polls a `cacerts` directory and offers its content whenever it changes. Polling (every few
+ * seconds, only hashing small files) is used rather than inotify because Kubernetes updates
+ * mounted Secrets by swapping a symlink, which inotify watches on the files miss.
+ */
+export async function watchCaDirectory(
+  dir: string,
+  reloader: CaReloader,
+  intervalMs: number,
+  logger: Logger,
+  signal: AbortSignal,
+): Promise<void> {
+  for (;;) {
+    await sleep(intervalMs, signal);
+    if (signal.aborted) return;
+    try {
+      reloader.offer(await readCaDirectory(dir), dir);
+    } catch (error) {
+      logger.error(
+        { dir, err: errorMessage(error) },
+        'cannot read the CA directory; keeping the current material',
+      );
+    }
+  }
+}

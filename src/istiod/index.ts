@@ -1,0 +1,7 @@
+/**
+ * istiod's serving certificate (the Secret `istiod-tls`).
+ *
+ * @module
+ */
+export type { IstiodCertificateOptions } from './istiod-certificate.js';
+export { IstiodCertificateController, istiodDnsNames } from './istiod-certificate.js';

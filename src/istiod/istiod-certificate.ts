@@ -1,0 +1,287 @@
+/**
+ * istiod's serving certificate, so that istiod runs with its own CA off (`ENABLE_CA_SERVER=false`,
+ * ISTIO-CONTRACT.md §6.2, checklist 35). istiod reads the Secret `istiod-tls` from its well-known
+ * mount (`/var/run/secrets/istiod/tls`, since Istio 1.16) and reloads it when it changes:
+ * `tls.crt` (leaf and intermediates), `tls.key`, `ca.crt` (the trust bundle).
+ *
+ * DNS names are `istiod.<ns>.svc` for the default revision and `istiod-<rev>.<ns>.svc` for the
+ * others (istio-csr got these wrong for a while, #432/#454), plus configured extras. The Secret
+ * is issued in-process from the intermediate, renewed at two thirds of its lifetime, re-issued at
+ * once when the CA material or the trust bundle changes or when someone edits or deletes it, and
+ * written by the leader only.
+ *
+ * @module
+ */
+import { X509Certificate, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import type { CertificateAuthority } from '../ca/index.js';
+import type { Clock } from '../clock.js';
+import { errorMessage } from '../errors.js';
+import { Informer, apiStatus, type KubeClient, type RawObject } from '../kube/index.js';
+import type { Logger } from '../logger.js';
+import type { CaMetrics } from '../metrics/index.js';
+import { WorkQueue } from '../util/index.js';
+
+/** Options of {@link IstiodCertificateController}. */
+export interface IstiodCertificateOptions {
+  /** istiod's namespace (Istio's default: istio-system). */
+  readonly namespace: string;
+  readonly secretName: string;
+  /** Istio revisions served; `default` maps to `istiod`, others to `istiod-<rev>`. */
+  readonly revisions: readonly string[];
+  readonly extraDnsNames: readonly string[];
+  readonly ttlSeconds: number;
+  readonly backdateSeconds: number;
+  readonly keyType: 'ec' | 'rsa';
+  readonly requestTimeoutMs: number;
+}
+
+interface RawSecret extends RawObject {
+  readonly data?: Readonly<Record<string, string>>;
+  readonly type?: string;
+}
+
+const KEY = 'reconcile';
+
+/** The DNS names istiod's certificate must carry. */
+export function istiodDnsNames(
+  options: Pick<IstiodCertificateOptions, 'namespace' | 'revisions' | 'extraDnsNames'>,
+): string[] {
+  const names = options.revisions.map((revision) =>
+    revision === 'default'
+      ? `istiod.${options.namespace}.svc`
+      : `istiod-${revision}.${options.namespace}.svc`,
+  );
+  return [...new Set([...names, ...options.extraDnsNames])];
+}
+
+/** Keeps `istiod-tls` valid, current and exact. */
+export class IstiodCertificateController {
+  readonly #client: KubeClient;
+  readonly #authority: CertificateAuthority;
+  readonly #options: IstiodCertificateOptions;
+  readonly #logger: Logger;
+  readonly #metrics: CaMetrics;
+  readonly #clock: Clock;
+  readonly #secrets: Informer<RawSecret>;
+  readonly #queue: WorkQueue;
+  readonly #dnsNames: readonly string[];
+  #leading = false;
+  #timer: NodeJS.Timeout | undefined;
+  #signal: AbortSignal = new AbortController().signal;
+
+  constructor(
+    client: KubeClient,
+    authority: CertificateAuthority,
+    options: IstiodCertificateOptions,
+    deps: { readonly logger: Logger; readonly metrics: CaMetrics; readonly clock: Clock },
+  ) {
+    this.#client = client;
+    this.#authority = authority;
+    this.#options = options;
+    this.#logger = deps.logger.child({ controller: 'istiod-tls' });
+    this.#metrics = deps.metrics;
+    this.#clock = deps.clock;
+    this.#dnsNames = istiodDnsNames(options);
+    this.#secrets = new Informer<RawSecret>(
+      client,
+      {
+        name: 'istiod-tls',
+        path: `/api/v1/namespaces/${options.namespace}/secrets`,
+        fieldSelector: `metadata.name=${options.secretName}`,
+        resyncMs: 0,
+        requestTimeoutMs: options.requestTimeoutMs,
+        transform: (raw) => raw,
+      },
+      this.#logger,
+    );
+    this.#queue = new WorkQueue(() => this.#reconcile(), {
+      workers: 1,
+      retryInitialMs: 500,
+      retryMaxMs: 30_000,
+      onError: (_key, error) => {
+        this.#metrics.reconcileError('istiod-tls');
+        this.#logger.warn({ err: errorMessage(error) }, 'reconcile failed; will retry');
+      },
+    });
+    this.#secrets.on(() => {
+      this.#enqueue();
+    });
+    authority.onChange(() => {
+      this.#enqueue();
+    });
+  }
+
+  /** Starts watching the Secret. */
+  start(signal: AbortSignal): void {
+    this.#signal = signal;
+    signal.addEventListener(
+      'abort',
+      () => {
+        this.#queue.stop();
+        if (this.#timer) clearTimeout(this.#timer);
+      },
+      { once: true },
+    );
+    this.#secrets.start(signal);
+  }
+
+  /** Leadership changed: only the leader writes. */
+  setLeading(leading: boolean): void {
+    this.#leading = leading;
+    if (leading) {
+      void this.#secrets.waitForSync(this.#signal).then(() => {
+        this.#enqueue();
+      });
+    }
+  }
+
+  /** Resolves when no reconcile is pending. */
+  idle(): Promise<void> {
+    return this.#queue.idle();
+  }
+
+  #enqueue(): void {
+    if (this.#leading) this.#queue.add(KEY);
+  }
+
+  async #reconcile(): Promise<void> {
+    if (!this.#leading || !this.#authority.ready) return;
+    if (!this.#secrets.synced) throw new Error('Secret cache not synced yet');
+    const authority = this.#authority.current();
+    const bundle = authority.material.trustBundle.pem;
+    const existing = this.#secrets.get(`${this.#options.namespace}/${this.#options.secretName}`);
+    const renewAt = existing
+      ? this.#currentRenewAt(existing, bundle, authority.material.signingCert.sha256)
+      : undefined;
+    if (renewAt !== undefined && renewAt > this.#clock.now()) {
+      this.#scheduleAt(renewAt);
+      return;
+    }
+
+    const { publicKey, privateKey } = this.#newKey();
+    const nowMs = Math.floor(this.#clock.now().getTime() / 1000) * 1000;
+    const notAfterMs = Math.min(
+      nowMs + this.#options.ttlSeconds * 1000,
+      Math.floor(authority.material.notAfter.getTime() / 1000) * 1000,
+    );
+    const issued = await authority.issue({
+      spkiDer: publicKey.export({ type: 'spki', format: 'der' }),
+      subjectAltNames: this.#dnsNames.map((value) => ({ type: 'dns' as const, value })),
+      notBefore: new Date(nowMs - this.#options.backdateSeconds * 1000),
+      notAfter: new Date(notAfterMs),
+    });
+    const data = {
+      'tls.crt': b64([issued.pem, ...issued.intermediatePems].join('')),
+      'tls.key': b64(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()),
+      'ca.crt': b64(issued.trustBundle.pem),
+    };
+    const path = `/api/v1/namespaces/${this.#options.namespace}/secrets`;
+    const timeout = AbortSignal.any([
+      this.#signal,
+      AbortSignal.timeout(this.#options.requestTimeoutMs),
+    ]);
+    const body = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'kubernetes.io/tls',
+      metadata: {
+        ...(existing?.metadata ?? {}),
+        name: this.#options.secretName,
+        namespace: this.#options.namespace,
+        labels: { ...(existing?.metadata?.labels ?? {}), 'app.kubernetes.io/managed-by': 'meshca' },
+      },
+      data,
+    };
+    try {
+      if (existing === undefined) {
+        await this.#client.requestJson('POST', path, body, timeout);
+      } else if (existing.type !== undefined && existing.type !== 'kubernetes.io/tls') {
+        // The type of a Secret is immutable: replace it.
+        await this.#client.requestJson(
+          'DELETE',
+          `${path}/${this.#options.secretName}`,
+          undefined,
+          timeout,
+        );
+        throw new Error(`replaced a Secret of type ${existing.type}; recreating`);
+      } else {
+        await this.#client.requestJson('PUT', `${path}/${this.#options.secretName}`, body, timeout);
+      }
+    } catch (error) {
+      if (apiStatus(error) === 404 && existing !== undefined) {
+        throw new Error('Secret vanished; retrying', { cause: error });
+      }
+      throw error;
+    }
+    this.#metrics.certificateExpiry('istiod', issued.notAfter);
+    this.#logger.info(
+      {
+        secret: `${this.#options.namespace}/${this.#options.secretName}`,
+        dnsNames: this.#dnsNames,
+        notAfter: issued.notAfter.toISOString(),
+      },
+      'istiod certificate issued',
+    );
+    const lifetime = issued.notAfter.getTime() - issued.notBefore.getTime();
+    this.#scheduleAt(new Date(issued.notBefore.getTime() + (lifetime * 2) / 3));
+  }
+
+  /**
+   * When the existing Secret must be renewed, or undefined when it must be replaced now: wrong
+   * names, another issuer, a stale bundle, a key that does not match, unreadable content.
+   */
+  #currentRenewAt(secret: RawSecret, bundle: string, signing: string): Date | undefined {
+    try {
+      const data = secret.data ?? {};
+      const chain = Buffer.from(data['tls.crt'] ?? '', 'base64').toString('utf8');
+      const key = Buffer.from(data['tls.key'] ?? '', 'base64').toString('utf8');
+      const ca = Buffer.from(data['ca.crt'] ?? '', 'base64').toString('utf8');
+      if (ca !== bundle || secret.type !== 'kubernetes.io/tls') return undefined;
+      const leaf = new X509Certificate(chain);
+      const authority = this.#authority.current().material.signingCert;
+      if (
+        authority.sha256 !== signing ||
+        !leaf.checkIssued(authority.x509) ||
+        !leaf.verify(authority.x509.publicKey)
+      ) {
+        return undefined;
+      }
+      const names = (leaf.subjectAltName ?? '')
+        .split(', ')
+        .filter((name) => name.startsWith('DNS:'))
+        .map((name) => name.slice(4));
+      if (
+        names.length !== this.#dnsNames.length ||
+        !this.#dnsNames.every((name) => names.includes(name))
+      )
+        return undefined;
+      const publicKey = createPublicKey(key).export({ type: 'spki', format: 'der' });
+      if (!publicKey.equals(leaf.publicKey.export({ type: 'spki', format: 'der' })))
+        return undefined;
+      const notBefore = new Date(leaf.validFrom).getTime();
+      const notAfter = new Date(leaf.validTo).getTime();
+      return new Date(notBefore + ((notAfter - notBefore) * 2) / 3);
+    } catch {
+      return undefined;
+    }
+  }
+
+  #newKey(): { publicKey: KeyObject; privateKey: KeyObject } {
+    return this.#options.keyType === 'rsa'
+      ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+      : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  }
+
+  #scheduleAt(at: Date): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    const delay = Math.max(1000, Math.min(at.getTime() - this.#clock.now().getTime(), 2 ** 31 - 1));
+    this.#timer = setTimeout(() => {
+      this.#enqueue();
+    }, delay);
+    this.#timer.unref();
+  }
+}
+
+function b64(text: string): string {
+  return Buffer.from(text, 'utf8').toString('base64');
+}
