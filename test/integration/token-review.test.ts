@@ -8,16 +8,15 @@ import { join } from 'node:path';
 import { KubeClient, KubeTokenReviewApi } from '../../src/kube/index.js';
 import { TokenReviewVerifier } from '../../src/auth/index.js';
 import { checkCertificateChain } from '../../src/ca/index.js';
-import { REPO_ROOT } from '../support/environment.js';
 import {
   adminKubeConfig,
-  applyManifestRbac,
   createNamespace,
   createPod,
   createServiceAccount,
   describeKube,
+  meshcaKubeArgs,
   requestToken,
-  serviceAccountKubeconfig,
+  setupMeshcaNamespaces,
   uniqueName,
 } from '../support/kube.js';
 import { createTestPki, writeTestPki } from '../support/pki.js';
@@ -29,20 +28,17 @@ describeKube('TokenReview against a real API server', () => {
   let admin: k8s.KubeConfig;
   let meshcaKubeconfig: string;
   let meshca: DevServer;
-  const system = uniqueName('meshca-system');
   const apps = uniqueName('apps');
 
   beforeAll(async () => {
     admin = adminKubeConfig();
-    await createNamespace(admin, system);
+    const namespaces = await setupMeshcaNamespaces(admin);
+    meshcaKubeconfig = namespaces.kubeconfig;
     await createNamespace(admin, apps);
-    await createServiceAccount(admin, system, 'meshca');
     await createServiceAccount(admin, apps, 'web');
-    await applyManifestRbac(admin, system, join(REPO_ROOT, 'manifests', 'base', 'rbac.yaml'));
-    meshcaKubeconfig = await serviceAccountKubeconfig(admin, system, 'meshca');
     const caDir = tempDir('meshca-ca-');
     await writeTestPki(caDir, await createTestPki());
-    meshca = await startDevServer(['--kubeconfig', meshcaKubeconfig, '--ca-dir', caDir]);
+    meshca = await startDevServer([...meshcaKubeArgs(namespaces), '--ca-dir', caDir]);
   });
   afterAll(async () => {
     await meshca.stop();

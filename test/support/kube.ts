@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { kubeSkipReason, testKubeconfig, IN_CI } from './environment.js';
+import { IN_CI, REPO_ROOT, kubeSkipReason, testKubeconfig } from './environment.js';
 import { tempDir } from './tmp.js';
 
 /** `describe`, or `describe.skip` (with a warning) when the API server is not available here. */
@@ -140,70 +140,135 @@ export async function serviceAccountKubeconfig(
   return path;
 }
 
+/** Where a test's meshca runs and what it may touch. */
+export interface MeshcaNamespaces {
+  /** meshca's own namespace (its Lease, its CA Secret, its service account). */
+  readonly meshca: string;
+  /** The namespace standing in for istio-system (istiod-tls). */
+  readonly istio: string;
+  /** Label `meshca.test/run=<run>` selects the namespaces this test's meshca serves. */
+  readonly run: string;
+  /** A kubeconfig authenticating as meshca's service account, bound by the manifests' RBAC only. */
+  readonly kubeconfig: string;
+}
+
 /**
- * Applies the RBAC of manifests/base/rbac.yaml (with `namespace` for the service account), so the
- * test runs meshca with exactly the permissions a deployment grants.
+ * Creates a meshca namespace and an istio namespace, meshca's service account, and the RBAC of
+ * manifests/ (cluster-scoped objects renamed per test run, so that test files running in
+ * parallel do not overwrite each other's bindings), and returns a kubeconfig for that account.
+ */
+export async function setupMeshcaNamespaces(kc: k8s.KubeConfig): Promise<MeshcaNamespaces> {
+  const run = randomBytes(4).toString('hex');
+  const meshca = `meshca-${run}`;
+  const istio = `istio-${run}`;
+  await createNamespace(kc, meshca);
+  await createNamespace(kc, istio);
+  await createServiceAccount(kc, meshca, 'meshca');
+  const manifests = join(REPO_ROOT, 'manifests');
+  await applyManifestRbac(kc, join(manifests, 'base', 'rbac.yaml'), {
+    objectNamespace: meshca,
+    meshcaNamespace: meshca,
+    suffix: run,
+  });
+  await applyManifestRbac(kc, join(manifests, 'istiod', 'rbac.yaml'), {
+    objectNamespace: istio,
+    meshcaNamespace: meshca,
+    suffix: run,
+  });
+  return { meshca, istio, run, kubeconfig: await serviceAccountKubeconfig(kc, meshca, 'meshca') };
+}
+
+/** The flags that point a test's meshca at its own namespaces. */
+export function meshcaKubeArgs(namespaces: MeshcaNamespaces): string[] {
+  return [
+    '--kubeconfig',
+    namespaces.kubeconfig,
+    '--namespace',
+    namespaces.meshca,
+    '--istiod-namespace',
+    namespaces.istio,
+    '--trust-bundle-namespace-selector',
+    `meshca.test/run=${namespaces.run}`,
+  ];
+}
+
+/** Creates a namespace labelled for a test run's meshca. */
+export async function createServedNamespace(
+  kc: k8s.KubeConfig,
+  namespaces: MeshcaNamespaces,
+  name: string,
+): Promise<void> {
+  await kc.makeApiClient(k8s.CoreV1Api).createNamespace({
+    body: { metadata: { name, labels: { 'meshca.test/run': namespaces.run } } },
+  });
+}
+
+/** Polls `probe` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out waiting for ${what}${lastError instanceof Error ? `: ${lastError.message}` : ''}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/**
+ * Applies an RBAC file of manifests/ as a deployment would: namespaced objects into
+ * `objectNamespace`, service-account subjects in `meshcaNamespace`; cluster-scoped objects get
+ * `-<suffix>` so that parallel test runs do not share them.
  */
 export async function applyManifestRbac(
   kc: k8s.KubeConfig,
-  namespace: string,
   file: string,
+  placement: { objectNamespace: string; meshcaNamespace: string; suffix: string },
 ): Promise<void> {
   const rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
   for (const document of parseAllDocuments(readFileSync(file, 'utf8'))) {
     const object = document.toJS() as {
       kind: string;
       metadata: { name: string; namespace?: string };
-    } & Record<string, unknown>;
-    const json = JSON.stringify(object).replaceAll(
-      '"namespace":"meshca"',
-      `"namespace":"${namespace}"`,
-    );
-    const body = JSON.parse(json) as never;
+      roleRef?: { kind: string; name: string };
+      subjects?: { kind: string; namespace?: string }[];
+    };
+    for (const subject of object.subjects ?? []) {
+      if (subject.kind === 'ServiceAccount') subject.namespace = placement.meshcaNamespace;
+    }
+    if (object.kind.startsWith('Cluster'))
+      object.metadata.name = `${object.metadata.name}-${placement.suffix}`;
+    if (object.roleRef?.kind === 'ClusterRole')
+      object.roleRef.name = `${object.roleRef.name}-${placement.suffix}`;
+    const namespace = placement.objectNamespace;
+    const body = object as never;
     switch (object.kind) {
       case 'ClusterRole':
-        await upsert(
-          () => rbac.createClusterRole({ body: body }),
-          () => rbac.replaceClusterRole({ name: object.metadata.name, body: body }),
-        );
+        await rbac.createClusterRole({ body });
         break;
       case 'ClusterRoleBinding':
-        await upsert(
-          () => rbac.createClusterRoleBinding({ body: body }),
-          () => rbac.replaceClusterRoleBinding({ name: object.metadata.name, body: body }),
-        );
+        await rbac.createClusterRoleBinding({ body });
         break;
       case 'Role':
-        await upsert(
-          () => rbac.createNamespacedRole({ namespace, body: body }),
-          () => rbac.replaceNamespacedRole({ namespace, name: object.metadata.name, body: body }),
-        );
+        await rbac.createNamespacedRole({ namespace, body });
         break;
       case 'RoleBinding':
-        await upsert(
-          () => rbac.createNamespacedRoleBinding({ namespace, body: body }),
-          () =>
-            rbac.replaceNamespacedRoleBinding({
-              namespace,
-              name: object.metadata.name,
-              body: body,
-            }),
-        );
+        await rbac.createNamespacedRoleBinding({ namespace, body });
         break;
       default:
         throw new Error(`unexpected kind ${object.kind} in ${file}`);
     }
-  }
-}
-
-async function upsert(
-  create: () => Promise<unknown>,
-  replace: () => Promise<unknown>,
-): Promise<void> {
-  try {
-    await create();
-  } catch (error) {
-    if (error instanceof k8s.ApiException && error.code === 409) await replace();
-    else throw error;
   }
 }
