@@ -26,6 +26,6 @@ export { devPkiLayout, ensureDevPki, writeCaDirectory } from './dev-pki.js';
 export type { ChainExpectations, CheckedChain } from './response-check.js';
 export { checkCertificateChain } from './response-check.js';
 export type { CaReloaderOptions } from './reload.js';
-export { CaReloader, watchCaDirectory } from './reload.js';
-export { RootUsage, rotationRefusal } from './rotation.js';
+export { CaReloader, retryRefusedMaterial, watchCaDirectory } from './reload.js';
+export { RotationHistory, rotationRefusal } from './rotation.js';
 export { SecretCaSource, caSourceFromSecret } from './secret-source.js';

@@ -21,7 +21,7 @@ import {
   type CaMaterial,
   type CaMaterialSource,
 } from './material.js';
-import { RootUsage, rotationRefusal } from './rotation.js';
+import { RotationHistory, rotationRefusal } from './rotation.js';
 
 /** Options of {@link CaReloader}. */
 export interface CaReloaderOptions {
@@ -38,8 +38,9 @@ export class CaReloader {
   readonly #logger: Logger;
   readonly #metrics: CaMetrics;
   readonly #clock: Clock;
-  readonly #usage = new RootUsage();
+  readonly #history: RotationHistory;
   #lastOffered = '';
+  #pending: { readonly source: CaMaterialSource; readonly origin: string } | undefined;
 
   constructor(
     authority: CertificateAuthority,
@@ -51,6 +52,7 @@ export class CaReloader {
     this.#logger = deps.logger.child({ component: 'ca-reload' });
     this.#metrics = deps.metrics;
     this.#clock = deps.clock;
+    this.#history = new RotationHistory(options.maxLeafTtlMs);
   }
 
   /**
@@ -61,6 +63,7 @@ export class CaReloader {
    * @throws {@link CaMaterialError} only while no material is installed yet.
    */
   offer(source: CaMaterialSource, origin: string): boolean {
+    this.#pending = undefined;
     const digest = fingerprint(source);
     if (digest === this.#lastOffered) return false;
     this.#lastOffered = digest;
@@ -77,31 +80,34 @@ export class CaReloader {
       );
       return false;
     }
-    if (this.#authority.ready) {
-      const current = this.#authority.current().material;
-      if (next.signingCert.sha256 !== current.signingCert.sha256) {
-        // Leaves signed so far chain to the current anchor until they expire.
-        const until = Math.min(
-          now.getTime() + this.#options.maxLeafTtlMs,
-          current.notAfter.getTime(),
-        );
-        this.#usage.record(current.anchor.sha256, new Date(until));
-      }
-      const refusal = this.#options.rotationChecks
-        ? rotationRefusal(current, next, this.#usage, now)
-        : undefined;
+    const initial = !this.#authority.ready;
+    if (!initial && this.#options.rotationChecks) {
+      const refusal = rotationRefusal(this.#authority.current().material, next, this.#history, now);
       if (refusal !== undefined) {
         this.#metrics.caReload('rejected');
         this.#logger.error(
           { origin, reason: refusal },
           'new CA material refused by the rotation checks; keeping the current material',
         );
-        // Offer it again later: the refusal may only be a matter of time.
+        // The refusal may only be a matter of time: retryPending() offers it again.
         this.#lastOffered = '';
+        this.#pending = { source, origin };
         return false;
       }
     }
+    if (!initial) {
+      const current = this.#authority.current().material;
+      if (next.anchor.sha256 !== current.anchor.sha256) {
+        // Leaves signed so far chain to the current anchor until they expire.
+        const until = Math.min(
+          now.getTime() + this.#options.maxLeafTtlMs,
+          current.notAfter.getTime(),
+        );
+        this.#history.used(current.anchor.sha256, new Date(until));
+      }
+    }
     this.#authority.install(next);
+    this.#history.installed(next, now, initial);
     this.#metrics.caReload('loaded');
     this.#logger.info(
       {
@@ -113,6 +119,28 @@ export class CaReloader {
       'CA material loaded',
     );
     return true;
+  }
+
+  /** Offers again the material last refused by the rotation checks, if any. */
+  retryPending(): void {
+    const pending = this.#pending;
+    if (pending !== undefined) this.offer(pending.source, pending.origin);
+  }
+}
+
+/**
+ * Offers again, every `intervalMs`, material the rotation checks refused only because it came too
+ * early (for sources that report changes once, such as a watched Secret).
+ */
+export async function retryRefusedMaterial(
+  reloader: CaReloader,
+  intervalMs: number,
+  signal: AbortSignal,
+): Promise<void> {
+  for (;;) {
+    await sleep(intervalMs, signal);
+    if (signal.aborted) return;
+    reloader.retryPending();
   }
 }
 

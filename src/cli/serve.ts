@@ -23,6 +23,7 @@ import {
   devPkiLayout,
   ensureDevPki,
   readCaDirectory,
+  retryRefusedMaterial,
   watchCaDirectory,
   type CaMaterial,
 } from '../ca/index.js';
@@ -71,6 +72,14 @@ export interface ServeDeps {
   readonly clock?: Clock;
   /** Collect process metrics (off in tests that start several servers in one process). */
   readonly processMetrics?: boolean;
+  /**
+   * How the `kubernetes` readiness check probes the API server (tests shorten it): defaults to
+   * {@link KUBE_UNREACHABLE_AFTER_MS} and {@link KUBE_PROBE_INTERVAL_MS}.
+   */
+  readonly kubeReachability?: {
+    readonly unreachableAfterMs: number;
+    readonly probeIntervalMs: number;
+  };
 }
 
 /** A cluster meshca talks to: its API client and what it serves there. */
@@ -82,6 +91,8 @@ interface ClusterRuntime {
 
 /** The API server is considered unreachable after this long without an answer. */
 const KUBE_UNREACHABLE_AFTER_MS = 30_000;
+/** How often the API server is asked for its version, for readiness. */
+const KUBE_PROBE_INTERVAL_MS = 10_000;
 
 /** Starts meshca as configured. */
 export async function startServer(config: Config, deps: ServeDeps): Promise<RunningServer> {
@@ -200,12 +211,17 @@ export async function startServer(config: Config, deps: ServeDeps): Promise<Runn
     // The Kubernetes side: reachability, leader election, trust bundle, istiod's certificate.
     let leading = config.kubernetes === undefined;
     if (local !== undefined && config.kubernetes !== undefined) {
-      const reachability = watchReachability(local.client, background.signal);
+      const { unreachableAfterMs, probeIntervalMs } = deps.kubeReachability ?? {
+        unreachableAfterMs: KUBE_UNREACHABLE_AFTER_MS,
+        probeIntervalMs: KUBE_PROBE_INTERVAL_MS,
+      };
+      const reachability = watchReachability(local.client, probeIntervalMs, background.signal);
       ops.addReadinessCheck({
         name: 'kubernetes',
         check: () => {
           const since = reachability();
-          return since < KUBE_UNREACHABLE_AFTER_MS
+          if (since === Infinity) return `API server ${local.client.server} not reached yet`;
+          return since < unreachableAfterMs
             ? undefined
             : `API server ${local.client.server} unreachable for ${Math.round(since / 1000)}s`;
         },
@@ -341,6 +357,7 @@ async function loadCaMaterial(
       });
       reloader.offer(first, secret.description);
       started = true;
+      void retryRefusedMaterial(reloader, config.ca.reloadIntervalMs, signal);
       return;
     }
   }
@@ -487,11 +504,16 @@ function startControllers(
 }
 
 /**
- * Asks the API server for its version every few seconds; returns a function giving the
- * milliseconds since the last answer (for `/readyz`).
+ * Asks the API server for its version every `intervalMs`; returns a function giving the
+ * milliseconds since the last answer (for `/readyz`), Infinity until the first answer: a replica
+ * that has never reached the API server is not ready.
  */
-function watchReachability(client: KubeClient, signal: AbortSignal): () => number {
-  let lastAnswerMs = performance.now();
+function watchReachability(
+  client: KubeClient,
+  intervalMs: number,
+  signal: AbortSignal,
+): () => number {
+  let lastAnswerMs = -Infinity;
   void (async () => {
     while (!signal.aborted) {
       try {
@@ -505,7 +527,7 @@ function watchReachability(client: KubeClient, signal: AbortSignal): () => numbe
       } catch {
         // Reported through readiness.
       }
-      await sleep(10_000, signal);
+      await sleep(intervalMs, signal);
     }
   })();
   return () => performance.now() - lastAnswerMs;

@@ -370,7 +370,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     key: 'istiodTtl',
     kind: 'duration',
     default: '24h',
-    help: "Lifetime of istiod's certificate; renewed at two thirds.",
+    help: "Lifetime of istiod's certificate (at least 10s); renewed at two thirds.",
   },
   {
     group: 'Kubernetes',

@@ -449,8 +449,8 @@ function kubernetesConfig(
   for (const name of s.istiodDns) {
     if (!DNS_NAME.test(name)) problem('istiodDns', `"${name}" is not a DNS name`);
   }
-  if (s.istiodTtl < 600_000 || s.istiodTtl % 1000 !== 0)
-    problem('istiodTtl', 'must be whole seconds, at least 10m');
+  if (s.istiodTtl < 10_000 || s.istiodTtl % 1000 !== 0)
+    problem('istiodTtl', 'must be whole seconds, at least 10s');
   if (s.controllerWriteRate < 1) problem('controllerWriteRate', 'must be at least 1');
   for (const account of s.trustedNodeAccounts) {
     const [ns = '', sa, extra] = account.split('/');

@@ -222,8 +222,7 @@ export class IstiodCertificateController {
       },
       'istiod certificate issued',
     );
-    const lifetime = issued.notAfter.getTime() - issued.notBefore.getTime();
-    this.#scheduleAt(new Date(issued.notBefore.getTime() + (lifetime * 2) / 3));
+    this.#scheduleAt(this.#renewAt(issued.notBefore.getTime(), issued.notAfter.getTime()));
   }
 
   /**
@@ -258,12 +257,20 @@ export class IstiodCertificateController {
       const publicKey = createPublicKey(key).export({ type: 'spki', format: 'der' });
       if (!publicKey.equals(leaf.publicKey.export({ type: 'spki', format: 'der' })))
         return undefined;
-      const notBefore = new Date(leaf.validFrom).getTime();
-      const notAfter = new Date(leaf.validTo).getTime();
-      return new Date(notBefore + ((notAfter - notBefore) * 2) / 3);
+      return this.#renewAt(new Date(leaf.validFrom).getTime(), new Date(leaf.validTo).getTime());
     } catch {
       return undefined;
     }
+  }
+
+  /**
+   * Two thirds into the lifetime counted from issuance (notBefore without the backdate): with the
+   * backdate counted, a lifetime shorter than twice the backdate would be due for renewal the
+   * moment it is issued, and the Secret would be re-issued every second.
+   */
+  #renewAt(notBeforeMs: number, notAfterMs: number): Date {
+    const issuedMs = Math.min(notBeforeMs + this.#options.backdateSeconds * 1000, notAfterMs);
+    return new Date(issuedMs + ((notAfterMs - issuedMs) * 2) / 3);
   }
 
   #newKey(): { publicKey: KeyObject; privateKey: KeyObject } {

@@ -166,7 +166,8 @@ export class LeaseElector {
         ...spec,
         ...mine,
         acquireTime: acquiring ? microTime(now) : (spec.acquireTime ?? microTime(now)),
-        leaseTransitions: (spec.leaseTransitions ?? 0) + (acquiring && holder !== '' ? 1 : 0),
+        // Like client-go: taking over a released Lease (holder "") is a transition too.
+        leaseTransitions: (spec.leaseTransitions ?? 0) + (acquiring ? 1 : 0),
       },
     };
     try {

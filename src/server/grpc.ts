@@ -59,6 +59,15 @@ function metadataStrings(metadata: grpc.Metadata, key: string): string[] {
   return metadata.get(key).map((value) => (typeof value === 'string' ? value : value.toString()));
 }
 
+/**
+ * Splits comma-joined header values. Node's HTTP/2 server joins repeated header fields into one
+ * value with ", " (RFC 9110 §5.3), so a client that sends `clusterid` twice (which istiod counts
+ * as no cluster claim) would otherwise arrive as one unknown cluster name "a, b".
+ */
+function listValues(values: readonly string[]): string[] {
+  return values.flatMap((value) => value.split(',').map((item) => item.trim()));
+}
+
 /** The gRPC server: Istio's certificate service plus grpc.health.v1. */
 export class CaGrpcServer {
   readonly #server: grpc.Server;
@@ -117,7 +126,7 @@ export class CaGrpcServer {
     }
     const credentials: RequestCredentials = {
       authorization: metadataStrings(call.metadata, 'authorization'),
-      clusterId: metadataStrings(call.metadata, 'clusterid'),
+      clusterId: listValues(metadataStrings(call.metadata, 'clusterid')),
     };
     const cancelled = new AbortController();
     call.once('cancelled', () => {

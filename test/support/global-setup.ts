@@ -24,7 +24,31 @@ function unavailableReason(tools: string): string | undefined {
   return undefined;
 }
 
-export default function globalSetup(): void {
+/** A port that is free now, along with the next one (etcd's peer port is its client port + 1). */
+async function freePortPair(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const free = (port: number): Promise<boolean> =>
+    new Promise((resolve) => {
+      const server = createServer();
+      server.once('error', () => {
+        resolve(false);
+      });
+      server.listen(port, '127.0.0.1', () => {
+        server.close(() => {
+          resolve(true);
+        });
+      });
+    });
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    if ((await free(port)) && (await free(port + 1))) return port;
+  }
+  throw new Error('no free port pair for the test kube-apiserver');
+}
+
+export default async function globalSetup(): Promise<void> {
+  // An API server started elsewhere (MESHCA_TEST_KUBECONFIG) is used as is, and left running.
+  if (process.env['MESHCA_TEST_KUBECONFIG'] !== undefined) return;
   const tools =
     process.env['MESHCA_KUBE_TOOLS'] ?? resolve(REPO_ROOT, '..', 'shared', 'tools', 'kube');
   process.env['MESHCA_KUBE_TOOLS'] = tools;
@@ -41,12 +65,13 @@ export default function globalSetup(): void {
     return;
   }
   const dir = mkdtempSync(join(tmpdir(), 'meshca-kube-'));
+  // Free ports, so that several test runs (and the multi-cluster test's second cluster) coexist.
   const output = execFileSync(join(tools, 'start.sh'), [dir], {
     encoding: 'utf8',
     env: {
       ...process.env,
-      ETCD_PORT: process.env['MESHCA_TEST_ETCD_PORT'] ?? '22379',
-      APISERVER_PORT: process.env['MESHCA_TEST_APISERVER_PORT'] ?? '26443',
+      ETCD_PORT: String(await freePortPair()),
+      APISERVER_PORT: String(await freePortPair()),
     },
   });
   const kubeconfig = /KUBECONFIG=(\S+)/.exec(output)?.[1];
