@@ -259,7 +259,7 @@ describeKube('root rotation without downtime', () => {
       certChainPem: next.caCertPem + next.rootPem,
       rootCertPem: next.rootPem,
     });
-    await eventually('refusal logged', async () =>
+    await eventually('refusal logged', () =>
       meshca.logs().some((line) => line.includes('not in the trust bundle workloads have now'))
         ? true
         : undefined,
@@ -292,7 +292,7 @@ describeKube('root rotation without downtime', () => {
       certChainPem: next.caCertPem + next.rootPem,
       rootCertPem: old.files.rootCertPem + next.rootPem,
     });
-    await eventually('refusal logged', async () =>
+    await eventually('refusal logged', () =>
       meshca.logs().some((line) => line.includes('switch the intermediate after that'))
         ? true
         : undefined,
@@ -317,7 +317,7 @@ describeKube('root rotation without downtime', () => {
     expect(workloads[1]!.issuer).toBe(old.root.cert.sha256);
     await eventually(
       'the new intermediate in use',
-      async () => (currentSigner() !== old.signing.cert.sha256 ? true : undefined),
+      () => (currentSigner() !== old.signing.cert.sha256 ? true : undefined),
       (TTL_SECONDS + 10) * 1000,
     );
     expect(await configMapBundle()).toBe(bothRoots);
@@ -335,7 +335,7 @@ describeKube('root rotation without downtime', () => {
       certChainPem: next.caCertPem + next.rootPem,
       rootCertPem: next.rootPem,
     });
-    await eventually('refusal logged', async () =>
+    await eventually('refusal logged', () =>
       meshca.logs().some((line) => line.includes('drop it after that')) ? true : undefined,
     );
     expect(await configMapBundle()).toBe(bothRoots);
@@ -368,7 +368,7 @@ describeKube('root rotation without downtime', () => {
       certChainPem: next.caCertPem + next.rootPem,
       rootCertPem: next.rootPem,
     });
-    await eventually('refusal logged', async () =>
+    await eventually('refusal logged', () =>
       meshca.logs().some((line) => line.includes('does not match the public key'))
         ? true
         : undefined,

@@ -1,0 +1,501 @@
+/**
+ * `/readyz` and `/healthz` on the ops port against the real API server: readiness is honest at
+ * every moment. meshca never answers /readyz before its CA and gRPC listener are up (a missing or
+ * unusable CA, or a taken gRPC port, fails the start with a clear error and leaves no port open),
+ * answers 503 naming the failing checks until the API server has answered and the pod index is
+ * loaded, 200 with every check "ok" once running, reports the API server unreachable after the
+ * configured delay when it goes away (a local TCP proxy in front of the shared API server is
+ * closed) and ok again when it is back, while /healthz stays 200 throughout.
+ */
+import * as k8s from '@kubernetes/client-node';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { startServer, type RunningServer, type ServeDeps } from '../../src/cli/serve.js';
+import { CaMaterialError } from '../../src/ca/index.js';
+import { loadConfig } from '../../src/config/index.js';
+import { REPO_ROOT } from '../support/environment.js';
+import {
+  adminKubeConfig,
+  describeKube,
+  eventually,
+  meshcaKubeArgs,
+  setupMeshcaNamespaces,
+  type MeshcaNamespaces,
+} from '../support/kube.js';
+import { createTestPki, type TestPki } from '../support/pki.js';
+import { freePort, run } from '../support/process.js';
+import { memoryLogger } from '../support/server.js';
+import { removeTempDirs, tempDir } from '../support/tmp.js';
+import { writeTestPki } from '../support/pki.js';
+
+/** Short enough for a test, long enough to see that a blip is tolerated. */
+const UNREACHABLE_AFTER_MS = 2000;
+const PROBE_INTERVAL_MS = 250;
+
+interface Readiness {
+  readonly status: number;
+  readonly ready: boolean;
+  readonly checks: Record<string, string>;
+}
+
+async function readyz(port: number): Promise<Readiness> {
+  const response = await fetch(`http://127.0.0.1:${port}/readyz`);
+  expect(response.headers.get('content-type')).toBe('application/json');
+  const body = (await response.json()) as { ready: boolean; checks: Record<string, string> };
+  return { status: response.status, ready: body.ready, checks: body.checks };
+}
+
+async function healthz(port: number): Promise<number> {
+  const response = await fetch(`http://127.0.0.1:${port}/healthz`);
+  await response.text();
+  return response.status;
+}
+
+/** True when nothing accepts connections on 127.0.0.1:`port`. */
+function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => {
+      resolve(true);
+    });
+  });
+}
+
+/** A TCP proxy to the API server that the test can take away and bring back. */
+class TcpProxy {
+  readonly port: number;
+  readonly #target: { readonly host: string; readonly port: number };
+  readonly #sockets = new Set<Socket>();
+  #server: Server | undefined;
+
+  constructor(port: number, target: { readonly host: string; readonly port: number }) {
+    this.port = port;
+    this.#target = target;
+  }
+
+  /** Starts accepting connections on 127.0.0.1:port. */
+  async open(): Promise<void> {
+    const server = createServer((client) => {
+      const upstream = connect(this.#target.port, this.#target.host);
+      for (const socket of [client, upstream]) {
+        this.#sockets.add(socket);
+        socket.once('close', () => this.#sockets.delete(socket));
+        socket.on('error', () => {
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.port, '127.0.0.1', () => {
+        resolve();
+      });
+    });
+    this.#server = server;
+  }
+
+  /** Stops listening and cuts every connection (watches and keep-alive sockets included). */
+  async close(): Promise<void> {
+    const server = this.#server;
+    this.#server = undefined;
+    for (const socket of this.#sockets) socket.destroy();
+    if (server !== undefined) {
+      await new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+      });
+    }
+  }
+}
+
+describeKube('/readyz and /healthz', () => {
+  let admin: k8s.KubeConfig;
+  let core: k8s.CoreV1Api;
+  let namespaces: MeshcaNamespaces;
+  let pki: TestPki;
+  let caDir: string;
+  const running: RunningServer[] = [];
+  const proxies: TcpProxy[] = [];
+
+  /** Starts meshca in-process with the given flags, on ephemeral ports unless they say otherwise. */
+  const start = async (
+    args: readonly string[],
+    deps: Partial<ServeDeps> = {},
+  ): Promise<RunningServer> => {
+    const { config } = await loadConfig({
+      argv: [
+        '--state-dir',
+        tempDir('meshca-state-'),
+        '--listen',
+        '127.0.0.1:0',
+        '--http-listen',
+        '127.0.0.1:0',
+        ...args,
+      ],
+      env: {},
+      cwd: process.cwd(),
+    });
+    const server = await startServer(config, {
+      logger: memoryLogger().logger,
+      processMetrics: false,
+      ...deps,
+    });
+    running.push(server);
+    return server;
+  };
+  /** A proxy (not yet open) and a kubeconfig of meshca's service account that goes through it. */
+  const proxiedKubeconfig = async (): Promise<{ proxy: TcpProxy; kubeconfig: string }> => {
+    const target = new URL(admin.getCurrentCluster()?.server ?? '');
+    const proxy = new TcpProxy(await freePort(), {
+      host: target.hostname,
+      port: Number(target.port),
+    });
+    proxies.push(proxy);
+    const config = JSON.parse(readFileSync(namespaces.kubeconfig, 'utf8')) as {
+      clusters: { cluster: { server: string } }[];
+    };
+    for (const { cluster } of config.clusters) cluster.server = `https://127.0.0.1:${proxy.port}`;
+    const kubeconfig = join(tempDir('meshca-kubeconfig-'), 'kubeconfig');
+    writeFileSync(kubeconfig, JSON.stringify(config), { mode: 0o600 });
+    return { proxy, kubeconfig };
+  };
+  const withKubeconfig = (kubeconfig: string): string[] => {
+    const args = meshcaKubeArgs(namespaces);
+    args[args.indexOf('--kubeconfig') + 1] = kubeconfig;
+    return args;
+  };
+  const putCaSecret = async (stringData: Record<string, string>): Promise<void> => {
+    await core
+      .deleteNamespacedSecret({ name: 'cacerts', namespace: namespaces.meshca })
+      .catch(() => undefined);
+    await core.createNamespacedSecret({
+      namespace: namespaces.meshca,
+      body: { metadata: { name: 'cacerts' }, stringData },
+    });
+  };
+
+  beforeAll(async () => {
+    admin = adminKubeConfig();
+    core = admin.makeApiClient(k8s.CoreV1Api);
+    namespaces = await setupMeshcaNamespaces(admin);
+    pki = await createTestPki({ name: 'readiness' });
+    caDir = tempDir('meshca-ca-');
+    await writeTestPki(caDir, pki);
+  });
+  afterAll(async () => {
+    for (const server of running) await server.stop();
+    for (const proxy of proxies) await proxy.close();
+    removeTempDirs();
+  });
+
+  it.each<[string, () => string[], string[]]>([
+    ['development mode (no cluster)', () => [], ['ca', 'roots', 'grpc']],
+    [
+      'a cluster, impersonation off',
+      () => [...meshcaKubeArgs(namespaces), '--ca-dir', caDir, '--trusted-node-accounts', ''],
+      ['ca', 'roots', 'grpc', 'kubernetes'],
+    ],
+    [
+      'a cluster, impersonation on',
+      () => [...meshcaKubeArgs(namespaces), '--ca-dir', caDir],
+      ['ca', 'roots', 'grpc', 'kubernetes', 'pods'],
+    ],
+  ])('is 200 with every check ok once running: %s', async (_case, args, checks) => {
+    const server = await start(args());
+    const state = await eventually('ready', async () => {
+      const current = await readyz(server.httpPort);
+      return current.status === 200 ? current : undefined;
+    });
+    expect(state.ready).toBe(true);
+    expect(state.checks).toEqual(Object.fromEntries(checks.map((name) => [name, 'ok'])));
+    expect(await healthz(server.httpPort)).toBe(200);
+  });
+
+  describe('with the API server behind a proxy the test controls', () => {
+    let proxy: TcpProxy;
+    let server: RunningServer;
+    const samples: { readonly healthz: number; readonly readiness: Readiness }[] = [];
+    let sampling: Promise<void> | undefined;
+    let stopSampling = false;
+
+    beforeAll(async () => {
+      const proxied = await proxiedKubeconfig();
+      proxy = proxied.proxy;
+      // The proxy is closed: meshca starts with the API server unreachable.
+      server = await start([...withKubeconfig(proxied.kubeconfig), '--ca-dir', caDir], {
+        kubeReachability: {
+          unreachableAfterMs: UNREACHABLE_AFTER_MS,
+          probeIntervalMs: PROBE_INTERVAL_MS,
+        },
+      });
+      // Samples both endpoints from the first moment to the last.
+      sampling = (async () => {
+        while (!stopSampling) {
+          const [health, readiness] = await Promise.all([
+            healthz(server.httpPort),
+            readyz(server.httpPort),
+          ]);
+          samples.push({ healthz: health, readiness });
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      })();
+    });
+    afterAll(async () => {
+      stopSampling = true;
+      await sampling;
+    });
+
+    it('is 503 naming kubernetes and pods until the API server has answered', async () => {
+      const state = await readyz(server.httpPort);
+      expect(state.status).toBe(503);
+      expect(state.ready).toBe(false);
+      expect(state.checks).toEqual({
+        ca: 'ok',
+        roots: 'ok',
+        grpc: 'ok',
+        kubernetes: `API server https://127.0.0.1:${proxy.port} not reached yet`,
+        pods: 'pod index not loaded',
+      });
+    });
+
+    it('turns 200 once the API server is reachable and the pod index loaded', async () => {
+      await eventually('a sample while unreachable', () =>
+        Promise.resolve(samples.length > 0 ? true : undefined),
+      );
+      await proxy.open();
+      const state = await eventually('ready', async () => {
+        const current = await readyz(server.httpPort);
+        return current.status === 200 ? current : undefined;
+      });
+      expect(state.checks).toEqual({
+        ca: 'ok',
+        roots: 'ok',
+        grpc: 'ok',
+        kubernetes: 'ok',
+        pods: 'ok',
+      });
+    });
+
+    it('reports the API server unreachable after the delay once it goes away, and ok when it is back', async () => {
+      await eventually('ready', async () =>
+        (await readyz(server.httpPort)).status === 200 ? true : undefined,
+      );
+      await proxy.close();
+      const closedAt = samples.length;
+      const down = await eventually('not ready', async () => {
+        const current = await readyz(server.httpPort);
+        return current.status === 503 ? current : undefined;
+      });
+      await eventually('a sample while unreachable', () =>
+        Promise.resolve(
+          samples.slice(closedAt).some((sample) => sample.readiness.status === 503)
+            ? true
+            : undefined,
+        ),
+      );
+      const unreachable = new RegExp(
+        `^API server https://127\\.0\\.0\\.1:${proxy.port} unreachable for (\\d+)s$`,
+      );
+      expect(down.checks).toEqual({
+        ca: 'ok',
+        roots: 'ok',
+        grpc: 'ok',
+        kubernetes: expect.stringMatching(unreachable) as unknown,
+        pods: 'ok',
+      });
+      // Not before the delay: the last answer is at least UNREACHABLE_AFTER_MS old.
+      const seconds = Number(unreachable.exec(down.checks['kubernetes'] ?? '')?.[1]);
+      expect(seconds).toBeGreaterThanOrEqual(Math.round(UNREACHABLE_AFTER_MS / 1000));
+
+      await proxy.open();
+      const back = await eventually('ready again', async () => {
+        const current = await readyz(server.httpPort);
+        return current.status === 200 ? current : undefined;
+      });
+      expect(back.checks['kubernetes']).toBe('ok');
+    });
+
+    it('was honest in every sample, and /healthz answered 200 throughout', async () => {
+      await eventually('the sampler seeing meshca ready again', () =>
+        Promise.resolve(samples.at(-1)?.readiness.status === 200 ? true : undefined),
+      );
+      stopSampling = true;
+      await sampling;
+      expect(samples.length).toBeGreaterThan(10);
+      for (const { healthz: health, readiness } of samples) {
+        expect(health).toBe(200);
+        const failing = Object.values(readiness.checks).filter((value) => value !== 'ok');
+        expect(readiness.ready).toBe(failing.length === 0);
+        expect(readiness.status).toBe(failing.length === 0 ? 200 : 503);
+      }
+      // The samples saw every phase: unreachable at start, ready, unreachable, ready.
+      const phases = samples
+        .map((sample) => sample.readiness.status)
+        .filter((status, index, all) => index === 0 || all[index - 1] !== status);
+      expect(phases).toEqual([503, 200, 503, 200]);
+    });
+  });
+
+  describe('without its CA', () => {
+    const other = async (): Promise<TestPki> => createTestPki({ name: 'other' });
+
+    it.each<[string, () => Promise<void>, RegExp]>([
+      [
+        'the CA Secret does not exist',
+        () =>
+          core
+            .deleteNamespacedSecret({ name: 'cacerts', namespace: namespaces.meshca })
+            .then(() => undefined)
+            .catch(() => undefined),
+        /^secret meshca-[0-9a-f]+\/cacerts not found$/,
+      ],
+      [
+        'the CA Secret holds no CA',
+        () => putCaSecret({ 'something.pem': 'else' }),
+        /holds neither ca-cert\.pem\/ca-key\.pem nor tls\.crt\/tls\.key/,
+      ],
+      [
+        'the CA key does not match the certificate',
+        async () => putCaSecret({ ...cacerts(pki), 'ca-key.pem': (await other()).files.caKeyPem }),
+        /ca-key\.pem does not match the public key of ca-cert\.pem/,
+      ],
+    ])('fails to start, leaving no ops port open, when %s', async (_case, arrange, message) => {
+      await arrange();
+      const httpPort = await freePort();
+      const grpcPort = await freePort();
+      const failure = await start([
+        ...meshcaKubeArgs(namespaces),
+        '--ca-secret',
+        'cacerts',
+        '--listen',
+        `127.0.0.1:${grpcPort}`,
+        '--http-listen',
+        `127.0.0.1:${httpPort}`,
+      ]).then(
+        () => new Error('meshca started'),
+        (error: unknown) => error,
+      );
+      expect(failure).toBeInstanceOf(CaMaterialError);
+      expect((failure as Error).message).toMatch(message);
+      expect(await refused(httpPort)).toBe(true);
+      expect(await refused(grpcPort)).toBe(true);
+    });
+
+    it('exits 1 from the command line with the reason when the CA Secret is missing', async () => {
+      await core
+        .deleteNamespacedSecret({ name: 'cacerts', namespace: namespaces.meshca })
+        .catch(() => undefined);
+      const result = await run(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          'test/support/meshca-main.ts',
+          'serve',
+          ...meshcaKubeArgs(namespaces),
+          '--ca-secret',
+          'cacerts',
+          '--listen',
+          '127.0.0.1:0',
+          '--http-listen',
+          '127.0.0.1:0',
+        ],
+        {
+          cwd: REPO_ROOT,
+          env: Object.fromEntries(
+            Object.entries(process.env).filter(([name]) => !name.startsWith('MESHCA_')),
+          ),
+        },
+      );
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(
+        `meshca serve: secret ${namespaces.meshca}/cacerts not found\n`,
+      );
+      const fatal = result.stderr
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { level: number; msg: string; err?: string })
+        .find((line) => line.msg === 'meshca failed to start');
+      expect(fatal?.err).toBe(`secret ${namespaces.meshca}/cacerts not found`);
+    }, 30_000);
+
+    it('waits for its CA Secret while the API server is unreachable, then starts', async () => {
+      await putCaSecret(cacerts(pki));
+      const { proxy, kubeconfig } = await proxiedKubeconfig();
+      const httpPort = await freePort();
+      const { logger, lines } = memoryLogger();
+      let started: RunningServer | undefined;
+      const starting = start(
+        [
+          ...withKubeconfig(kubeconfig),
+          '--ca-secret',
+          'cacerts',
+          '--http-listen',
+          `127.0.0.1:${httpPort}`,
+        ],
+        { logger },
+      ).then((server) => (started = server));
+      // It tried to read the Secret and failed (twice, so it keeps trying)...
+      await eventually('two failed reads of the CA Secret', () => {
+        const failures = lines().filter(
+          (line) => line.includes('"informer":"ca-secret"') && line.includes('list/watch failed'),
+        );
+        return Promise.resolve(failures.length >= 2 ? true : undefined);
+      });
+      // ...and meanwhile answers no probe (the kubelet sees "not ready", not a false "ready").
+      expect(started).toBeUndefined();
+      expect(await refused(httpPort)).toBe(true);
+      await proxy.open();
+      const server = await starting;
+      expect(server.authority.current().material.trustBundle.pem).toBe(
+        pki.material().trustBundle.pem,
+      );
+      const state = await eventually('ready', async () => {
+        const current = await readyz(httpPort);
+        return current.status === 200 ? current : undefined;
+      });
+      expect(Object.values(state.checks).every((value) => value === 'ok')).toBe(true);
+    }, 40_000);
+
+    it('fails to start when the gRPC port is taken, and closes the ops port again', async () => {
+      const taken = createServer();
+      await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+      const address = taken.address();
+      const grpcPort = typeof address === 'object' && address !== null ? address.port : 0;
+      const httpPort = await freePort();
+      try {
+        const failure = await start([
+          '--listen',
+          `127.0.0.1:${grpcPort}`,
+          '--http-listen',
+          `127.0.0.1:${httpPort}`,
+        ]).then(
+          () => new Error('meshca started'),
+          (error: unknown) => error,
+        );
+        expect((failure as Error).message).toMatch(/EADDRINUSE|address already in use/i);
+        expect(await refused(httpPort)).toBe(true);
+      } finally {
+        await new Promise((resolve) => taken.close(resolve));
+      }
+    });
+  });
+});
+
+/** The Istio cacerts keys of a test PKI. */
+function cacerts(pki: TestPki): Record<string, string> {
+  return {
+    'ca-cert.pem': pki.files.caCertPem,
+    'ca-key.pem': pki.files.caKeyPem,
+    'cert-chain.pem': pki.files.certChainPem,
+    'root-cert.pem': pki.files.rootCertPem,
+  };
+}
