@@ -110,7 +110,8 @@ export class KubeClient {
           agent,
           headers: {
             ...(options.headers as Record<string, string> | undefined),
-            accept: 'application/json',
+            // Some endpoints answer with their own JSON types (the JWKS: application/jwk-set+json).
+            accept: 'application/json, */*;q=0.8',
             ...(payload
               ? { 'content-type': 'application/json', 'content-length': payload.length }
               : {}),
