@@ -33,6 +33,13 @@ import { removeTempDirs } from '../support/tmp.js';
 /** Leaf lifetime in this test: short, so that "wait one leaf lifetime" takes seconds. */
 const TTL_SECONDS = 12;
 
+interface CaFiles {
+  readonly caCertPem: string;
+  readonly caKeyPem: string;
+  readonly certChainPem: string;
+  readonly rootCertPem: string;
+}
+
 interface Workload {
   readonly name: string;
   keyPem: string;
@@ -98,12 +105,7 @@ describeKube('root rotation without downtime', () => {
   const workloads: Workload[] = [];
   let earlyChannel: CaClient;
 
-  const setCaSecret = async (files: {
-    caCertPem: string;
-    caKeyPem: string;
-    certChainPem: string;
-    rootCertPem: string;
-  }): Promise<void> => {
+  const setCaSecret = async (files: CaFiles): Promise<void> => {
     await core.replaceNamespacedSecret({
       name: 'cacerts',
       namespace: namespaces.meshca,
@@ -118,6 +120,13 @@ describeKube('root rotation without downtime', () => {
       },
     });
   };
+  /** The files that make meshca sign with the new intermediate, publishing `rootCertPem`. */
+  const newSigner = (rootCertPem: string): CaFiles => ({
+    caCertPem: next.caCertPem,
+    caKeyPem: next.caKeyPem,
+    certChainPem: next.caCertPem + next.rootPem,
+    rootCertPem,
+  });
   const configMapBundle = async (): Promise<string> =>
     (await core.readNamespacedConfigMap({ name: 'istio-ca-root-cert', namespace: apps() })).data?.[
       'root-cert.pem'
@@ -253,12 +262,7 @@ describeKube('root rotation without downtime', () => {
 
   it('refuses to sign under a root workloads do not trust yet', async () => {
     const signer = currentSigner();
-    await setCaSecret({
-      caCertPem: next.caCertPem,
-      caKeyPem: next.caKeyPem,
-      certChainPem: next.caCertPem + next.rootPem,
-      rootCertPem: next.rootPem,
-    });
+    await setCaSecret(newSigner(next.rootPem));
     await eventually('refusal logged', () =>
       meshca.logs().some((line) => line.includes('not in the trust bundle workloads have now'))
         ? true
@@ -286,12 +290,7 @@ describeKube('root rotation without downtime', () => {
 
   it('refuses to switch the intermediate before one leaf lifetime has passed', async () => {
     const signer = currentSigner();
-    await setCaSecret({
-      caCertPem: next.caCertPem,
-      caKeyPem: next.caKeyPem,
-      certChainPem: next.caCertPem + next.rootPem,
-      rootCertPem: old.files.rootCertPem + next.rootPem,
-    });
+    await setCaSecret(newSigner(old.files.rootCertPem + next.rootPem));
     await eventually('refusal logged', () =>
       meshca.logs().some((line) => line.includes('switch the intermediate after that'))
         ? true
@@ -329,12 +328,7 @@ describeKube('root rotation without downtime', () => {
   }, 60_000);
 
   it('refuses to drop the old root while certificates under it are valid', async () => {
-    await setCaSecret({
-      caCertPem: next.caCertPem,
-      caKeyPem: next.caKeyPem,
-      certChainPem: next.caCertPem + next.rootPem,
-      rootCertPem: next.rootPem,
-    });
+    await setCaSecret(newSigner(next.rootPem));
     await eventually('refusal logged', () =>
       meshca.logs().some((line) => line.includes('drop it after that')) ? true : undefined,
     );
@@ -362,12 +356,8 @@ describeKube('root rotation without downtime', () => {
 
   it('refuses a broken bundle, keeps the current one and keeps serving', async () => {
     const signer = currentSigner();
-    await setCaSecret({
-      caCertPem: next.caCertPem,
-      caKeyPem: old.files.caKeyPem, // does not match the certificate
-      certChainPem: next.caCertPem + next.rootPem,
-      rootCertPem: next.rootPem,
-    });
+    // The old key does not match the new certificate.
+    await setCaSecret({ ...newSigner(next.rootPem), caKeyPem: old.files.caKeyPem });
     await eventually('refusal logged', () =>
       meshca.logs().some((line) => line.includes('does not match the public key'))
         ? true
