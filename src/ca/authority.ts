@@ -42,9 +42,12 @@ export class SigningAuthority {
   readonly #template: LeafTemplate;
   readonly #intermediatePems: readonly string[];
   readonly #options: SigningOptions;
+  /** `X509Certificate.publicKey` builds a new KeyObject on every access: keep one. */
+  readonly #issuerKey: KeyObject;
 
   constructor(material: CaMaterial, options: SigningOptions) {
     this.material = material;
+    this.#issuerKey = material.signingCert.x509.publicKey;
     this.#template = new LeafTemplate(material.signingCert, material.signingKey);
     this.#intermediatePems = material.intermediates.map((cert) => cert.pem);
     this.#options = options;
@@ -95,7 +98,7 @@ export class SigningAuthority {
       });
     }
     const signatureOk = await new Promise<boolean>((resolve) => {
-      verify(this.#template.digest, tbs, issuer.publicKey, signature, (error, result) => {
+      verify(this.#template.digest, tbs, this.#issuerKey, signature, (error, result) => {
         resolve(error === null && result);
       });
     });
