@@ -182,7 +182,7 @@ describeKube('ambient impersonation against a real API server', () => {
     started.push(server);
     // Readiness includes the pod index: before its first list, absence of a pod proves nothing.
     await eventually('meshca ready', () =>
-      Promise.resolve(server.server.ops.readiness().ready ? true : undefined),
+      server.server.ops.readiness().ready ? true : undefined,
     );
     return server;
   };

@@ -7,6 +7,7 @@
  * under the service account of manifests/ (base + istiod RBAC) with its CA from a directory.
  */
 import * as k8s from '@kubernetes/client-node';
+import { spawn } from 'node:child_process';
 import {
   X509Certificate,
   createPrivateKey,
@@ -34,7 +35,6 @@ import {
   type MeshcaNamespaces,
 } from '../support/kube.js';
 import { createTestPki, writeTestPki, type TestPki } from '../support/pki.js';
-import { run } from '../support/process.js';
 import { startDevServer, type DevServer } from '../support/server.js';
 import { removeTempDirs, tempDir } from '../support/tmp.js';
 import { csrFor } from '../server/harness.js';
@@ -62,6 +62,26 @@ interface IstiodSecret {
   readonly keyPem: string;
   readonly caPem: string;
   readonly dnsNames: string[];
+}
+
+/**
+ * Runs openssl without blocking the event loop (meshca runs in this process). Its stdin is not
+ * connected: openssl verify exits before a pipe could be closed, which would fail with EPIPE.
+ */
+function openssl(
+  args: readonly string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('openssl', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      resolve({ code, stdout, stderr });
+    });
+  });
 }
 
 function b64(text: string): string {
@@ -243,7 +263,7 @@ describeKube('istiod-tls Secret', () => {
         writeFileSync(join(dir, name), text);
         return join(dir, name);
       };
-      const result = await run('openssl', [
+      const result = await openssl([
         'verify',
         '-CAfile',
         file('ca.crt', expected.bundle),
@@ -266,7 +286,7 @@ describeKube('istiod-tls Secret', () => {
     const dir = tempDir('meshca-istiod-openssl-');
     writeFileSync(join(dir, 'ca.crt'), expected.bundle);
     writeFileSync(join(dir, 'chain.pem'), chain.map((cert) => cert.toString()).join(''));
-    const result = await run('openssl', [
+    const result = await openssl([
       'verify',
       '-CAfile',
       join(dir, 'ca.crt'),

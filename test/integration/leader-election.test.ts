@@ -324,7 +324,7 @@ describeKube('leader election between meshca processes', () => {
     expect(acquiredAt - lastRenewedAt).toBeGreaterThanOrEqual(LEASE_DURATION_MS - 100);
     expect(taken.spec?.leaseTransitions).toBe((last.spec?.leaseTransitions ?? 0) + 1);
     const acquired = await eventually('the successor logging its acquisition', () =>
-      Promise.resolve(acquisitions(successor).at(-1)),
+      acquisitions(successor).at(-1),
     );
     expect(acquired['previous']).toBe(leader.name);
 
@@ -360,7 +360,7 @@ describeKube('leader election between meshca processes', () => {
     expect(leader.logs().map((line) => line.msg)).toContain('lease released');
     // The Lease was free when taken (no previous holder to wait out)...
     const acquired = await eventually('the returned replica logging its acquisition', () =>
-      Promise.resolve(acquisitions(returned).at(-1)),
+      acquisitions(returned).at(-1),
     );
     expect(acquired['previous']).toBeUndefined();
     // ...so the handover took less than the lease duration a dead leader would have cost.

@@ -262,7 +262,7 @@ describeKube('multi-cluster against two real API servers', () => {
     ]);
     // Ready once the pod indexes of both clusters are loaded.
     await eventually('meshca ready', () =>
-      Promise.resolve(server().server.ops.readiness().ready ? true : undefined),
+      server().server.ops.readiness().ready ? true : undefined,
     );
   }, 120_000);
 

@@ -267,9 +267,7 @@ describeKube('/readyz and /healthz', () => {
     });
 
     it('turns 200 once the API server is reachable and the pod index loaded', async () => {
-      await eventually('a sample while unreachable', () =>
-        Promise.resolve(samples.length > 0 ? true : undefined),
-      );
+      await eventually('a sample while unreachable', () => (samples.length > 0 ? true : undefined));
       await proxy.open();
       const state = await eventually('ready', async () => {
         const current = await readyz(server.httpPort);
@@ -295,11 +293,9 @@ describeKube('/readyz and /healthz', () => {
         return current.status === 503 ? current : undefined;
       });
       await eventually('a sample while unreachable', () =>
-        Promise.resolve(
-          samples.slice(closedAt).some((sample) => sample.readiness.status === 503)
-            ? true
-            : undefined,
-        ),
+        samples.slice(closedAt).some((sample) => sample.readiness.status === 503)
+          ? true
+          : undefined,
       );
       const unreachable = new RegExp(
         `^API server https://127\\.0\\.0\\.1:${proxy.port} unreachable for (\\d+)s$`,
@@ -325,7 +321,7 @@ describeKube('/readyz and /healthz', () => {
 
     it('was honest in every sample, and /healthz answered 200 throughout', async () => {
       await eventually('the sampler seeing meshca ready again', () =>
-        Promise.resolve(samples.at(-1)?.readiness.status === 200 ? true : undefined),
+        samples.at(-1)?.readiness.status === 200 ? true : undefined,
       );
       stopSampling = true;
       await sampling;
@@ -448,7 +444,7 @@ describeKube('/readyz and /healthz', () => {
         const failures = lines().filter(
           (line) => line.includes('"informer":"ca-secret"') && line.includes('list/watch failed'),
         );
-        return Promise.resolve(failures.length >= 2 ? true : undefined);
+        return failures.length >= 2 ? true : undefined;
       });
       // ...and meanwhile answers no probe (the kubelet sees "not ready", not a false "ready").
       expect(started).toBeUndefined();
