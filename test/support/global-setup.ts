@@ -47,11 +47,14 @@ async function freePortPair(): Promise<number> {
 }
 
 export default async function globalSetup(): Promise<void> {
+  // The workspace's ../shared/tools/kube when this clone sits next to it, else our copy.
+  const shared = resolve(REPO_ROOT, '..', 'shared', 'tools', 'kube');
+  const tools =
+    process.env['MESHCA_KUBE_TOOLS'] ??
+    (existsSync(join(shared, 'start.sh')) ? shared : resolve(REPO_ROOT, 'test', 'kube-tools'));
+  process.env['MESHCA_KUBE_TOOLS'] = tools;
   // An API server started elsewhere (MESHCA_TEST_KUBECONFIG) is used as is, and left running.
   if (process.env['MESHCA_TEST_KUBECONFIG'] !== undefined) return;
-  const tools =
-    process.env['MESHCA_KUBE_TOOLS'] ?? resolve(REPO_ROOT, '..', 'shared', 'tools', 'kube');
-  process.env['MESHCA_KUBE_TOOLS'] = tools;
   if (process.env['MESHCA_TEST_KUBE'] === 'off') {
     process.env['MESHCA_TEST_KUBE_SKIP'] = 'MESHCA_TEST_KUBE=off';
     return;
