@@ -235,7 +235,10 @@ export class IstiodCertificateController {
       const chain = Buffer.from(data['tls.crt'] ?? '', 'base64').toString('utf8');
       const key = Buffer.from(data['tls.key'] ?? '', 'base64').toString('utf8');
       const ca = Buffer.from(data['ca.crt'] ?? '', 'base64').toString('utf8');
-      if (ca !== bundle || secret.type !== 'kubernetes.io/tls') return undefined;
+      // Exactly the three keys istiod reads: anything else is drift, like a wrong value.
+      if (Object.keys(data).length !== 3 || ca !== bundle || secret.type !== 'kubernetes.io/tls') {
+        return undefined;
+      }
       const leaf = new X509Certificate(chain);
       const authority = this.#authority.current().material.signingCert;
       if (

@@ -109,8 +109,10 @@ export class LeaseElector {
       const elapsed = performance.now() - started;
       await sleep(Math.max(0, this.#options.retryPeriodMs - elapsed), signal);
     }
-    if (this.#leading) await this.#release();
+    // Stop the writers first, then hand the Lease over.
+    const wasLeading = this.#leading;
     this.#setLeading(false);
+    if (wasLeading) await this.#release();
   }
 
   /** One round: true when we hold the Lease afterwards. */
