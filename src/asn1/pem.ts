@@ -12,7 +12,10 @@ export interface PemBlock {
   readonly der: Buffer;
 }
 
-const BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END ([A-Z0-9 ]+)-----/g;
+const BEGIN = '-----BEGIN ';
+const END = '-----END ';
+const DASHES = '-----';
+const LABEL = /^[A-Z0-9 ]{1,64}$/;
 const BASE64_BODY = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /**
@@ -22,9 +25,27 @@ const BASE64_BODY = /^[A-Za-z0-9+/]*={0,2}$/;
  * base64 (RFC 7468 §3). Callers re-type this into their own domain errors.
  */
 export function decodePem(text: string): PemBlock[] {
+  // A forward scan with indexOf, never a backtracking regex: the input comes from clients and
+  // its cost must stay linear in its length.
   const blocks: PemBlock[] = [];
-  for (const match of text.matchAll(BLOCK)) {
-    const [, begin = '', body = '', end = ''] = match;
+  let position = 0;
+  for (;;) {
+    const beginAt = text.indexOf(BEGIN, position);
+    if (beginAt === -1) break;
+    const beginLabelEnd = text.indexOf(DASHES, beginAt + BEGIN.length);
+    if (beginLabelEnd === -1) break;
+    const begin = text.slice(beginAt + BEGIN.length, beginLabelEnd);
+    if (!LABEL.test(begin)) {
+      position = beginLabelEnd; // explanatory text that merely looks like a boundary
+      continue;
+    }
+    const endAt = text.indexOf(END, beginLabelEnd + DASHES.length);
+    if (endAt === -1) break;
+    const endLabelEnd = text.indexOf(DASHES, endAt + END.length);
+    if (endLabelEnd === -1) break;
+    const end = text.slice(endAt + END.length, endLabelEnd);
+    const body = text.slice(beginLabelEnd + DASHES.length, endAt);
+    position = endLabelEnd + DASHES.length;
     if (begin !== end) throw new Error(`PEM block BEGIN ${begin} ends with END ${end}`);
     const compact = body.replace(/\s+/g, '');
     if (!BASE64_BODY.test(compact) || compact.length % 4 !== 0) {

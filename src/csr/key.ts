@@ -8,6 +8,9 @@
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { InvalidRequestError } from '../errors.js';
 import {
+  DerReader,
+  TAG_OID,
+  TAG_SEQUENCE,
   OID_ECDSA_WITH_SHA256,
   OID_ECDSA_WITH_SHA384,
   OID_ECDSA_WITH_SHA512,
@@ -44,6 +47,8 @@ export const DEFAULT_KEY_POLICY: KeyPolicyOptions = {
   allowedCurves: ['P-256', 'P-384'],
 };
 
+const MAX_RSA_EXPONENT = 2n ** 31n - 1n;
+
 const NODE_CURVES: Readonly<Record<string, CurveName>> = {
   prime256v1: 'P-256',
   secp384r1: 'P-384',
@@ -77,6 +82,18 @@ export function inspectKey(spkiDer: Buffer, policy: KeyPolicyOptions): CsrKey {
       { cause: error },
     );
   }
+  // Only the canonical encoding of a key goes into a certificate, as Go and rustls would refuse
+  // the leaf otherwise: a SubjectPublicKeyInfo that does not re-encode to the same bytes, or an
+  // EC key with explicit curve parameters (RFC 5480 §2.1.1: namedCurve only), is refused.
+  if (
+    !keyObject.export({ type: 'spki', format: 'der' }).equals(spkiDer) ||
+    (keyObject.asymmetricKeyType === 'ec' && !hasNamedCurve(spkiDer))
+  ) {
+    throw new InvalidRequestError(
+      'ERR_CSR_KEY_ALGORITHM',
+      'CSR public key is not in its canonical encoding (named curves only, no explicit parameters)',
+    );
+  }
   const details = keyObject.asymmetricKeyDetails ?? {};
   switch (keyObject.asymmetricKeyType) {
     case 'rsa': {
@@ -87,12 +104,14 @@ export function inspectKey(spkiDer: Buffer, policy: KeyPolicyOptions): CsrKey {
           `CSR RSA key has ${bits} bits; allowed: ${policy.minRsaBits} to ${policy.maxRsaBits}`,
         );
       }
-      // NIST SP 800-56B / FIPS 186-5: the public exponent is odd and at least 65537.
+      // NIST SP 800-56B / FIPS 186-5: the public exponent is odd and at least 65537. Go's
+      // crypto/rsa (istiod, istio-agent) refuses exponents above 2^31 - 1, and a huge one would
+      // make each verification cost hundreds of times more.
       const exponent = details.publicExponent ?? 0n;
-      if (exponent < 65537n || exponent % 2n === 0n) {
+      if (exponent < 65537n || exponent > MAX_RSA_EXPONENT || exponent % 2n === 0n) {
         throw new InvalidRequestError(
           'ERR_CSR_KEY_SIZE',
-          'CSR RSA key has a public exponent below 65537 or even',
+          'CSR RSA key has a public exponent that is even or outside 65537 to 2^31 - 1',
         );
       }
       return { algorithm: 'RSA', bits, curve: undefined, keyObject };
@@ -112,6 +131,19 @@ export function inspectKey(spkiDer: Buffer, policy: KeyPolicyOptions): CsrKey {
         'ERR_CSR_KEY_ALGORITHM',
         `CSR key algorithm ${keyObject.asymmetricKeyType ?? 'unknown'} is not allowed; use RSA or ECDSA`,
       );
+  }
+}
+
+/** SubjectPublicKeyInfo ::= SEQUENCE { SEQUENCE { algorithm, parameters }, BIT STRING }. */
+function hasNamedCurve(spkiDer: Buffer): boolean {
+  try {
+    const spki = new DerReader(spkiDer);
+    const outer = spki.inside(spki.expect(TAG_SEQUENCE, 'SubjectPublicKeyInfo'));
+    const algorithm = outer.inside(outer.expect(TAG_SEQUENCE, 'algorithm'));
+    algorithm.expect(TAG_OID, 'algorithm id');
+    return algorithm.peekTag() === TAG_OID;
+  } catch {
+    return false;
   }
 }
 

@@ -22,9 +22,15 @@ import {
   type KeyPolicyOptions,
 } from '../../src/csr/key.js';
 import { InvalidRequestError } from '../../src/errors.js';
-import { expectRefusal, opensslKey, rsaSpki } from './fixtures.js';
+import { expectRefusal, openssl, opensslKey, pemDer, rsaSpki } from './fixtures.js';
 
 const spkiOf = (key: KeyObject): Buffer => key.export({ type: 'spki', format: 'der' });
+
+/** A P-256 public key written with explicit curve parameters (`openssl ec -param_enc explicit`). */
+function explicitCurveSpki(): Buffer {
+  const key = opensslKey(['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256']);
+  return pemDer(openssl(['ec', '-param_enc', 'explicit', '-pubout'], key));
+}
 
 interface KeyPair {
   readonly privateKey: KeyObject;
@@ -79,8 +85,8 @@ describe('inspectKey accepts', () => {
       bits: 8192,
     },
     {
-      name: 'RSA with a large odd exponent (2^32 + 1)',
-      spki: () => rsaSpki(2048, 2n ** 32n + 1n),
+      name: 'RSA with the largest exponent Go accepts (2^31 - 1)',
+      spki: () => rsaSpki(2048, 2n ** 31n - 1n),
       algorithm: 'RSA',
       bits: 2048,
     },
@@ -148,17 +154,27 @@ describe('inspectKey refuses', () => {
             ),
           ),
         ),
-      ...invalid('ERR_CSR_KEY_SIZE', /public exponent below 65537 or even/),
+      ...invalid('ERR_CSR_KEY_SIZE', /public exponent that is even or outside 65537 to 2\^31 - 1/),
+    },
+    {
+      name: 'RSA with an exponent above what Go accepts (2^32 + 1)',
+      spki: () => rsaSpki(2048, 2n ** 32n + 1n),
+      ...invalid('ERR_CSR_KEY_SIZE', /public exponent that is even or outside 65537 to 2\^31 - 1/),
+    },
+    {
+      name: 'an EC key with explicit curve parameters (RFC 5480 forbids them)',
+      spki: () => explicitCurveSpki(),
+      ...invalid('ERR_CSR_KEY_ALGORITHM', /not in its canonical encoding/),
     },
     {
       name: 'RSA with exponent 65535',
       spki: () => rsaSpki(2048, 65535n),
-      ...invalid('ERR_CSR_KEY_SIZE', /public exponent below 65537 or even/),
+      ...invalid('ERR_CSR_KEY_SIZE', /public exponent that is even or outside 65537 to 2\^31 - 1/),
     },
     {
       name: 'RSA with an even exponent (65538)',
       spki: () => rsaSpki(2048, 65538n),
-      ...invalid('ERR_CSR_KEY_SIZE', /public exponent below 65537 or even/),
+      ...invalid('ERR_CSR_KEY_SIZE', /public exponent that is even or outside 65537 to 2\^31 - 1/),
     },
     {
       name: 'an RSA-PSS key',
