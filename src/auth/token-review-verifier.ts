@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { decodeJwt } from 'jose';
+import { decodeJwt, type JWTPayload } from 'jose';
+import { systemClock, type Clock } from '../clock.js';
 import { UnauthenticatedError } from '../errors.js';
 import type { TokenReviewApi, TokenReviewStatus } from '../kube/index.js';
 import type { ServiceAccountToken, TokenVerifier } from './caller.js';
@@ -20,19 +21,55 @@ export class TokenReviewVerifier implements TokenVerifier {
   readonly method = 'token-review' as const;
   readonly #api: TokenReviewApi;
   readonly #audiences: readonly string[];
+  readonly #clock: Clock;
 
   /**
    * @param audiences Sent in the review (Istio's `TOKEN_AUDIENCES`, default `istio-ca`): a token
    * minted for another audience is refused by the API server itself.
    */
-  constructor(api: TokenReviewApi, audiences: readonly string[]) {
+  constructor(api: TokenReviewApi, audiences: readonly string[], clock: Clock = systemClock) {
     this.#api = api;
     this.#audiences = audiences;
+    this.#clock = clock;
   }
 
   async verify(token: string, signal: AbortSignal): Promise<ServiceAccountToken> {
+    this.#precheck(token);
     const status = await this.#api.review(token, this.#audiences, signal);
+    // Kubernetes' TokenReview API: a client that sets spec.audiences must check that the answer
+    // names one of them, or it cannot tell an audience-aware authenticator from one that ignored
+    // the audiences.
+    if (!status.audiences.some((audience) => this.#audiences.includes(audience))) {
+      throw new UnauthenticatedError(
+        'ERR_AUTH_TOKEN_INVALID',
+        'TokenReview answer names none of the requested audiences',
+      );
+    }
     return { ...serviceAccountFromReview(status), expiresAt: tokenExpiry(token) };
+  }
+
+  /**
+   * Refuses, without asking the API server, what it would refuse anyway: a token that is not a
+   * JWT, has expired, or names none of our audiences. Unverified reading, so it can only ever
+   * refuse, never accept; it keeps floods of junk tokens away from the API server.
+   */
+  #precheck(token: string): void {
+    let claims: JWTPayload;
+    try {
+      claims = decodeJwt(token);
+    } catch {
+      throw new UnauthenticatedError('ERR_AUTH_TOKEN_INVALID', 'bearer token is not a JWT');
+    }
+    if (typeof claims.exp === 'number' && claims.exp * 1000 < this.#clock.now().getTime()) {
+      throw new UnauthenticatedError('ERR_AUTH_TOKEN_INVALID', 'bearer token has expired');
+    }
+    const audiences = typeof claims.aud === 'string' ? [claims.aud] : (claims.aud ?? []);
+    if (!audiences.some((audience) => this.#audiences.includes(audience))) {
+      throw new UnauthenticatedError(
+        'ERR_AUTH_TOKEN_INVALID',
+        'bearer token names none of the accepted audiences',
+      );
+    }
   }
 }
 

@@ -84,9 +84,23 @@ function finish(path: ParsedCertificate[], anchor: ParsedCertificate): Certifica
   return { path, anchor };
 }
 
+/** A certificate on the path is not valid yet: the same input may be accepted later. */
+export class NotYetValidError extends Error {
+  readonly validFrom: Date;
+
+  constructor(message: string, validFrom: Date) {
+    super(message);
+    this.name = 'NotYetValidError';
+    this.validFrom = validFrom;
+  }
+}
+
 function checkValidity(cert: ParsedCertificate, at: Date): void {
   if (at < cert.notBefore) {
-    throw new Error(`"${describe(cert)}" is not valid before ${cert.notBefore.toISOString()}`);
+    throw new NotYetValidError(
+      `"${describe(cert)}" is not valid before ${cert.notBefore.toISOString()}`,
+      cert.notBefore,
+    );
   }
   if (at > cert.notAfter) {
     throw new Error(`"${describe(cert)}" expired at ${cert.notAfter.toISOString()}`);

@@ -10,7 +10,7 @@ import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseCertificatesPem, type ParsedCertificate } from '../asn1/index.js';
-import { buildCertificationPath, describe } from './chain.js';
+import { NotYetValidError, buildCertificationPath, describe } from './chain.js';
 import { createTrustBundle, type TrustBundle } from './trust-bundle.js';
 
 /** File names of the `cacerts` layout, as istiod reads them (`security/pkg/pki/ca/ca.go`). */
@@ -48,9 +48,13 @@ export interface CaMaterial {
 
 /** Raised when CA material is incomplete or inconsistent; the message says what to fix. */
 export class CaMaterialError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
+  /** True when the same material may be accepted later (a certificate is not valid yet). */
+  readonly retryLater: boolean;
+
+  constructor(message: string, options?: ErrorOptions & { readonly retryLater?: boolean }) {
     super(message, options);
     this.name = 'CaMaterialError';
+    this.retryLater = options?.retryLater ?? false;
   }
 }
 
@@ -100,7 +104,7 @@ export function loadCaMaterial(source: CaMaterialSource, at: Date): CaMaterial {
   } catch (error) {
     throw new CaMaterialError(
       `${CACERTS_FILES.cert} does not chain to a root in ${CACERTS_FILES.roots}: ${(error as Error).message}`,
-      { cause: error },
+      { cause: error, retryLater: error instanceof NotYetValidError },
     );
   }
   const notAfter = [...path.path, path.anchor].reduce(

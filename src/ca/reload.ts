@@ -16,6 +16,7 @@ import type { CaMetrics } from '../metrics/index.js';
 import { sleep } from '../util/index.js';
 import type { CertificateAuthority } from './authority.js';
 import {
+  CaMaterialError,
   loadCaMaterial,
   readCaDirectory,
   type CaMaterial,
@@ -78,6 +79,11 @@ export class CaReloader {
         { origin, err: errorMessage(error) },
         'new CA material refused; keeping the current material',
       );
+      if (error instanceof CaMaterialError && error.retryLater) {
+        // Not valid yet (clock skew, or issued moments ago): retryPending() offers it again.
+        this.#lastOffered = '';
+        this.#pending = { source, origin };
+      }
       return false;
     }
     const initial = !this.#authority.ready;
@@ -121,7 +127,7 @@ export class CaReloader {
     return true;
   }
 
-  /** Offers again the material last refused by the rotation checks, if any. */
+  /** Offers again the material last refused for now (rotation timing, not yet valid), if any. */
   retryPending(): void {
     const pending = this.#pending;
     if (pending !== undefined) this.offer(pending.source, pending.origin);

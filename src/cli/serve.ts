@@ -142,7 +142,7 @@ export async function startServer(config: Config, deps: ServeDeps): Promise<Runn
       verifiers.push({
         id: remote.id,
         aliases: remote.aliases,
-        value: cached(tokenReview(config, remote.client), config, clock, metrics),
+        value: cached(tokenReview(config, remote.client, clock), config, clock, metrics),
       });
     }
     const [localVerifier, ...remoteVerifiers] = verifiers;
@@ -390,11 +390,11 @@ async function localTokenVerifier(
     case 'token-review':
       if (kube === undefined)
         throw new TypeError('token-review verification needs a Kubernetes client');
-      return tokenReview(config, kube);
+      return tokenReview(config, kube, clock);
   }
 }
 
-function tokenReview(config: Config, kube: KubeClient): TokenVerifier {
+function tokenReview(config: Config, kube: KubeClient, clock: Clock): TokenVerifier {
   const verifier = config.authentication.verifier;
   return new TokenReviewVerifier(
     new KubeTokenReviewApi(kube, {
@@ -402,6 +402,7 @@ function tokenReview(config: Config, kube: KubeClient): TokenVerifier {
       maxConcurrent: verifier.kind === 'token-review' ? verifier.maxConcurrent : 50,
     }),
     config.authentication.audiences,
+    clock,
   );
 }
 

@@ -75,8 +75,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     group: 'Serving',
     key: 'maxInFlight',
     kind: 'integer',
-    default: 10000,
-    help: 'Calls processed at once; beyond it callers get UNAVAILABLE and retry.',
+    default: 2000,
+    help: 'Calls processed at once; beyond it callers get UNAVAILABLE and retry (bounds memory).',
   },
   {
     group: 'Serving',

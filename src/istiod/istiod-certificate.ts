@@ -12,7 +12,8 @@
  *
  * @module
  */
-import { X509Certificate, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { X509Certificate, createPublicKey, generateKeyPair, type KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
 import type { CertificateAuthority } from '../ca/index.js';
 import type { Clock } from '../clock.js';
 import { errorMessage } from '../errors.js';
@@ -150,6 +151,17 @@ export class IstiodCertificateController {
     const authority = this.#authority.current();
     const bundle = authority.material.trustBundle.pem;
     const existing = this.#secrets.get(`${this.#options.namespace}/${this.#options.secretName}`);
+    const refusal = existing === undefined ? undefined : foreignOwner(existing);
+    if (refusal !== undefined) {
+      // Two controllers rewriting one Secret would fight forever (e.g. istio-csr's Certificate
+      // during a migration): leave it alone and say what to do.
+      this.#logger.error(
+        { secret: `${this.#options.namespace}/${this.#options.secretName}`, reason: refusal },
+        'istiod certificate not written',
+      );
+      this.#metrics.reconcileError('istiod-tls');
+      return;
+    }
     const renewAt = existing
       ? this.#currentRenewAt(existing, bundle, authority.material.signingCert.sha256)
       : undefined;
@@ -158,7 +170,7 @@ export class IstiodCertificateController {
       return;
     }
 
-    const { publicKey, privateKey } = this.#newKey();
+    const { publicKey, privateKey } = await this.#newKey();
     const nowMs = Math.floor(this.#clock.now().getTime() / 1000) * 1000;
     const notAfterMs = Math.min(
       nowMs + this.#options.ttlSeconds * 1000,
@@ -195,15 +207,6 @@ export class IstiodCertificateController {
     try {
       if (existing === undefined) {
         await this.#client.requestJson('POST', path, body, timeout);
-      } else if (existing.type !== undefined && existing.type !== 'kubernetes.io/tls') {
-        // The type of a Secret is immutable: replace it.
-        await this.#client.requestJson(
-          'DELETE',
-          `${path}/${this.#options.secretName}`,
-          undefined,
-          timeout,
-        );
-        throw new Error(`replaced a Secret of type ${existing.type}; recreating`);
       } else {
         await this.#client.requestJson('PUT', `${path}/${this.#options.secretName}`, body, timeout);
       }
@@ -276,10 +279,11 @@ export class IstiodCertificateController {
     return new Date(issuedMs + ((notAfterMs - issuedMs) * 2) / 3);
   }
 
-  #newKey(): { publicKey: KeyObject; privateKey: KeyObject } {
+  /** Off the event loop: RSA key generation can take a few hundred milliseconds. */
+  #newKey(): Promise<{ publicKey: KeyObject; privateKey: KeyObject }> {
     return this.#options.keyType === 'rsa'
-      ? generateKeyPairSync('rsa', { modulusLength: 2048 })
-      : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      ? generateKeyPairAsync('rsa', { modulusLength: 2048 })
+      : generateKeyPairAsync('ec', { namedCurve: 'P-256' });
   }
 
   #scheduleAt(at: Date): void {
@@ -290,6 +294,24 @@ export class IstiodCertificateController {
     }, delay);
     this.#timer.unref();
   }
+}
+
+const generateKeyPairAsync = promisify(generateKeyPair);
+
+/**
+ * Why an existing Secret is not ours to overwrite, or undefined: one managed by cert-manager, or
+ * of another type than kubernetes.io/tls (a type cannot be changed, and meshca may not delete
+ * the Secret: its RBAC has no delete, so that it can never swap in a Secret of another type).
+ */
+function foreignOwner(secret: RawSecret): string | undefined {
+  const certificate = secret.metadata?.annotations?.['cert-manager.io/certificate-name'];
+  if (certificate !== undefined) {
+    return `it is managed by the cert-manager Certificate ${certificate}; delete that Certificate (istio-csr: app.tls.istiodCertificateEnable=false) to let meshca issue it`;
+  }
+  if (secret.type !== undefined && secret.type !== 'kubernetes.io/tls') {
+    return `it is of type ${secret.type}, not kubernetes.io/tls; delete it to let meshca create it`;
+  }
+  return undefined;
 }
 
 function b64(text: string): string {

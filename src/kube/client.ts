@@ -43,6 +43,9 @@ export class KubeClient {
     }
     this.kubeConfig = kubeConfig;
     this.#agent = this.#createAgent(options.maxSockets);
+    // Reported on first use (an unreadable CA file in the kubeconfig, say), never as an
+    // unhandled rejection that would end the process.
+    this.#agent.catch(() => undefined);
 
     this.#agentMiddleware = {
       pre: (context) =>

@@ -64,7 +64,7 @@ export class KubeTokenReviewApi implements TokenReviewApi {
     const unavailable = (cause?: unknown): UnavailableError =>
       new UnavailableError(
         'ERR_TOKEN_REVIEW_UNAVAILABLE',
-        `TokenReview at ${this.#client.server} did not answer`,
+        `TokenReview at ${this.#client.server} failed`,
         { cause },
       );
     return this.#limit.run(

@@ -90,8 +90,11 @@ export class CaGrpcServer {
     this.#options = options;
     this.#logger = logger;
     this.#server = new grpc.Server({
-      // A CSR is a few KiB; nothing legitimate comes close to this.
-      'grpc.max_receive_message_length': 256 * 1024,
+      // A CSR is a few KiB and never more than 64 KiB (csr/parse.ts): larger messages are
+      // refused before they are buffered. Streams per connection are bounded too: a proxy makes
+      // one call at a time.
+      'grpc.max_receive_message_length': 72 * 1024,
+      'grpc.max_concurrent_streams': 256,
       // Detect dead peers; clients' own 30 s pings are always welcome (grpc-js enforces no
       // minimum ping interval, so istio-agent and ztunnel keepalives never earn a GOAWAY).
       'grpc.keepalive_time_ms': 5 * 60 * 1000,

@@ -165,7 +165,7 @@ export class CertificateService {
         serial: issued.serialHex,
         notAfter: issued.notAfter.toISOString(),
         ttlAdjustment: window.adjustment,
-        key: csr.key.curve ?? `RSA-${csr.key.bits}`,
+        keyType: csr.key.curve ?? `RSA-${csr.key.bits}`,
         csrSha256: csr.sha256,
         issuer: issued.issuerFingerprint,
       },
@@ -218,9 +218,15 @@ export class CertificateService {
     const outcome: RequestOutcome =
       error.kind === 'unauthenticated' ? 'unauthenticated' : error.kind;
     this.#deps.metrics.requestFinished(outcome, error.code, seconds);
-    const fields = { code: error.code, reason: error.message };
+    // The cause of a server-side failure is ours (never a client's token): log it.
+    const cause = error.cause === undefined ? undefined : errorMessage(error.cause);
+    const fields = {
+      code: error.code,
+      reason: error.message,
+      ...(cause === undefined ? {} : { cause }),
+    };
     if (error.kind === 'internal') {
-      log.error({ ...fields, err: error.cause }, 'certificate request failed');
+      log.error(fields, 'certificate request failed');
     } else {
       log.warn(fields, 'certificate request refused');
     }

@@ -4,6 +4,7 @@ import {
   serviceAccountFromReview,
   tokenExpiry,
 } from '../../src/auth/index.js';
+import { FixedClock } from '../../src/clock.js';
 import { UnauthenticatedError, UnavailableError, type MeshCaErrorCode } from '../../src/errors.js';
 import type { TokenReviewApi, TokenReviewStatus } from '../../src/kube/index.js';
 
@@ -162,9 +163,10 @@ describe('TokenReviewVerifier', () => {
     const api = new FakeTokenReviewApi(() => Promise.resolve(status()));
     const verifier = new TokenReviewVerifier(api, ['istio-ca', 'other-aud']);
     const signal = new AbortController().signal;
-    await verifier.verify('the-token', signal);
+    const token = unsignedJwt({ aud: ['istio-ca'] });
+    await verifier.verify(token, signal);
     expect(api.calls).toHaveLength(1);
-    expect(api.calls[0]!.token).toBe('the-token');
+    expect(api.calls[0]!.token).toBe(token);
     expect(api.calls[0]!.audiences).toEqual(['istio-ca', 'other-aud']);
     expect(api.calls[0]!.signal).toBe(signal);
   });
@@ -176,7 +178,7 @@ describe('TokenReviewVerifier', () => {
       ['istio-ca'],
     );
     await expect(
-      verifier.verify(unsignedJwt({ exp }), new AbortController().signal),
+      verifier.verify(unsignedJwt({ exp, aud: 'istio-ca' }), new AbortController().signal),
     ).resolves.toEqual({
       namespace: 'bookinfo',
       serviceAccount: 'reviews',
@@ -191,9 +193,9 @@ describe('TokenReviewVerifier', () => {
       new FakeTokenReviewApi(() => Promise.resolve(status({ authenticated: false }))),
       ['istio-ca'],
     );
-    await expect(verifier.verify('t', new AbortController().signal)).rejects.toBeInstanceOf(
-      UnauthenticatedError,
-    );
+    await expect(
+      verifier.verify(unsignedJwt({ aud: ['istio-ca'] }), new AbortController().signal),
+    ).rejects.toBeInstanceOf(UnauthenticatedError);
   });
 
   it('lets a transport failure through as UnavailableError, not as a refusal', async () => {
@@ -202,7 +204,45 @@ describe('TokenReviewVerifier', () => {
       new FakeTokenReviewApi(() => Promise.reject(failure)),
       ['istio-ca'],
     );
-    await expect(verifier.verify('t', new AbortController().signal)).rejects.toBe(failure);
+    await expect(
+      verifier.verify(unsignedJwt({ aud: ['istio-ca'] }), new AbortController().signal),
+    ).rejects.toBe(failure);
+  });
+
+  it.each([
+    ['a token that is not a JWT', () => 'not-a-jwt', /not a JWT/],
+    ['an expired token', () => unsignedJwt({ aud: ['istio-ca'], exp: 1_000_000_000 }), /expired/],
+    [
+      'a token for another audience',
+      () => unsignedJwt({ aud: ['vault'] }),
+      /none of the accepted audiences/,
+    ],
+    ['a token without audience', () => unsignedJwt({}), /none of the accepted audiences/],
+  ])('refuses %s without asking the API server', async (_name, token, message) => {
+    const api = new FakeTokenReviewApi(() => Promise.resolve(status()));
+    const verifier = new TokenReviewVerifier(
+      api,
+      ['istio-ca'],
+      new FixedClock(new Date('2026-11-26T00:00:00Z')),
+    );
+    await expect(verifier.verify(token(), new AbortController().signal)).rejects.toMatchObject({
+      code: 'ERR_AUTH_TOKEN_INVALID',
+      message: expect.stringMatching(message) as string,
+    });
+    expect(api.calls).toHaveLength(0);
+  });
+
+  it('refuses an answer that names none of the requested audiences (not audience-aware)', async () => {
+    const verifier = new TokenReviewVerifier(
+      new FakeTokenReviewApi(() => Promise.resolve(status({ audiences: [] }))),
+      ['istio-ca'],
+    );
+    await expect(
+      verifier.verify(unsignedJwt({ aud: ['istio-ca'] }), new AbortController().signal),
+    ).rejects.toMatchObject({
+      code: 'ERR_AUTH_TOKEN_INVALID',
+      message: expect.stringMatching(/audiences/) as string,
+    });
   });
 });
 

@@ -371,22 +371,53 @@ describeKube('istiod-tls Secret', () => {
     expect(recreated.leaf.serialNumber).not.toBe(before.leaf.serialNumber);
   });
 
-  it('replaces a Secret of another type (the type is immutable) with a kubernetes.io/tls one', async () => {
-    const before = await valid();
+  it.each([
+    [
+      'a Secret of another type (the type is immutable and meshca may not delete)',
+      { type: 'Opaque' },
+      'of type Opaque',
+    ],
+    [
+      'a Secret managed by cert-manager (istio-csr during a migration)',
+      {
+        type: 'kubernetes.io/tls',
+        metadata: { annotations: { 'cert-manager.io/certificate-name': 'istiod' } },
+      },
+      'managed by the cert-manager Certificate istiod',
+    ],
+  ])('leaves %s alone, says why, and takes over once it is gone', async (_case, shape, reason) => {
+    await valid();
     // meshca may recreate its Secret between our delete and create: try again until ours is in.
-    await eventually('an Opaque istiod-tls in place', async () => {
+    const foreign = await eventually('a foreign istiod-tls in place', async () => {
       await core
         .deleteNamespacedSecret({ name: SECRET, namespace: namespaces.istio })
         .catch(() => undefined);
-      await core.createNamespacedSecret({
+      return core.createNamespacedSecret({
         namespace: namespaces.istio,
-        body: { metadata: { name: SECRET }, type: 'Opaque', data: { 'tls.crt': b64('x') } },
+        body: {
+          ...shape,
+          metadata: { name: SECRET, ...('metadata' in shape ? shape.metadata : {}) },
+          data: { 'tls.crt': b64('x'), 'tls.key': b64('y') },
+        },
       });
-      return true;
     });
+    await eventually('the refusal logged', () =>
+      meshca
+        .logs()
+        .some((line) => line.includes('istiod certificate not written') && line.includes(reason))
+        ? true
+        : undefined,
+    );
+    const untouched = await core.readNamespacedSecret({
+      name: SECRET,
+      namespace: namespaces.istio,
+    });
+    expect(untouched.metadata?.uid).toBe(foreign.metadata?.uid);
+    expect(untouched.metadata?.resourceVersion).toBe(foreign.metadata?.resourceVersion);
+    await core.deleteNamespacedSecret({ name: SECRET, namespace: namespaces.istio });
     const replaced = await valid();
     expect(replaced.raw.type).toBe('kubernetes.io/tls');
-    expect(replaced.raw.metadata?.uid).not.toBe(before.raw.metadata?.uid);
+    expect(replaced.raw.metadata?.uid).not.toBe(foreign.metadata?.uid);
   });
 
   it('is re-issued under a new intermediate (same root) when the CA material changes', async () => {

@@ -162,7 +162,6 @@ describe('manifests/', () => {
         'core/secrets[istiod-tls]:list',
         'core/secrets[istiod-tls]:watch',
         'core/secrets[istiod-tls]:update',
-        'core/secrets[istiod-tls]:delete',
         'core/secrets:create',
       ].sort(),
     );
