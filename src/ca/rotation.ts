@@ -13,7 +13,8 @@
  * emergency: signing under a root workloads do not trust yet (or trust for less than a leaf
  * lifetime), dropping the root the current intermediate chains to, or dropping a root that
  * certificates issued less than a leaf lifetime ago chain to. What is known about each root is
- * kept in memory: after a restart, the roots meshca starts with count as published long enough.
+ * kept in memory; after a restart, the roots meshca starts with count as published long enough
+ * and as possibly anchoring certificates for one more leaf lifetime (the safe assumptions).
  *
  * @module
  */
@@ -44,6 +45,9 @@ export class RotationHistory {
     const since = initial ? new Date(at.getTime() - this.#maxLeafTtlMs) : at;
     for (const fingerprint of material.trustBundle.fingerprints) {
       if (!this.#publishedSince.has(fingerprint)) this.#publishedSince.set(fingerprint, since);
+      // What an earlier process signed is unknown: at start, every root may still anchor valid
+      // certificates for one leaf lifetime.
+      if (initial) this.used(fingerprint, new Date(at.getTime() + this.#maxLeafTtlMs));
     }
     for (const fingerprint of this.#publishedSince.keys()) {
       if (!material.trustBundle.fingerprints.includes(fingerprint))

@@ -232,7 +232,7 @@ export async function startServer(config: Config, deps: ServeDeps): Promise<Runn
           check: () => (impersonation.synced() ? undefined : 'pod index not loaded'),
         });
       }
-      const controllers = startControllers(config.kubernetes, local.client, authority, {
+      const controllers = startControllers(config.kubernetes, clusters, authority, {
         logger,
         metrics,
         clock,
@@ -452,7 +452,7 @@ interface Controller {
 
 function startControllers(
   kubernetes: KubernetesConfig,
-  client: KubeClient,
+  clusters: readonly ClusterRuntime[],
   authority: CertificateAuthority,
   deps: {
     readonly logger: Logger;
@@ -462,9 +462,13 @@ function startControllers(
   },
 ): Controller[] {
   const controllers: Controller[] = [];
-  if (kubernetes.trustBundle.enabled) {
+  const [local] = clusters;
+  if (local === undefined) return controllers;
+  // Proxies of every cluster verify meshca with the bundle: it goes into each cluster, written by
+  // this cluster's leader.
+  for (const cluster of kubernetes.trustBundle.enabled ? clusters : []) {
     const distributor = new TrustBundleDistributor(
-      client,
+      cluster.client,
       {
         configMapName: kubernetes.trustBundle.configMapName,
         namespaceSelector: kubernetes.trustBundle.namespaceSelector,
@@ -473,7 +477,7 @@ function startControllers(
         requestTimeoutMs: kubernetes.controllers.requestTimeoutMs,
         writesPerSecond: kubernetes.controllers.writesPerSecond,
       },
-      deps,
+      { ...deps, logger: deps.logger.child({ cluster: cluster.id }) },
     );
     distributor.start(deps.signal);
     distributor.setBundle(authority.current().material.trustBundle);
@@ -484,7 +488,7 @@ function startControllers(
   }
   if (kubernetes.istiod.enabled) {
     const istiod = new IstiodCertificateController(
-      client,
+      local.client,
       authority,
       {
         namespace: kubernetes.istiod.namespace,

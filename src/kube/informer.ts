@@ -55,6 +55,8 @@ export type InformerHandler<R> = (event: InformerEvent, object: R, old: R | unde
 const PAGE_SIZE = 500;
 /** The API server ends each watch after this long; we then resume from the last version. */
 const WATCH_TIMEOUT_SECONDS = 240;
+/** A watch silent for longer than the server-side timeout plus a margin is presumed dead. */
+const WATCH_SILENCE_LIMIT_MS = (WATCH_TIMEOUT_SECONDS + 30) * 1000;
 
 /** A cache of objects kept in sync with the API server. */
 export class Informer<R> {
@@ -105,14 +107,14 @@ export class Informer<R> {
   waitForSync(signal: AbortSignal): Promise<void> {
     if (this.#synced || signal.aborted) return Promise.resolve();
     return new Promise((resolve) => {
-      this.#syncWaiters.push(resolve);
-      signal.addEventListener(
-        'abort',
-        () => {
-          resolve();
-        },
-        { once: true },
-      );
+      const abandon = (): void => {
+        resolve();
+      };
+      signal.addEventListener('abort', abandon, { once: true });
+      this.#syncWaiters.push(() => {
+        signal.removeEventListener('abort', abandon);
+        resolve();
+      });
     });
   }
 
@@ -206,28 +208,48 @@ export class Informer<R> {
       if (this.#options.fieldSelector) query['fieldSelector'] = this.#options.fieldSelector;
       if (this.#options.labelSelector) query['labelSelector'] = this.#options.labelSelector;
       let failed: unknown;
+      // The server ends the watch after WATCH_TIMEOUT_SECONDS; a connection that died silently
+      // ends nothing, so a watchdog gives up when not even a bookmark has come for longer.
+      let watchdog: NodeJS.Timeout | undefined;
+      const arm = (): void => {
+        clearTimeout(watchdog);
+        watchdog = setTimeout(() => {
+          failed = new Error(`no watch event for ${WATCH_SILENCE_LIMIT_MS / 1000}s; reconnecting`);
+          this.#watch?.abort();
+        }, WATCH_SILENCE_LIMIT_MS);
+        watchdog.unref();
+      };
+      arm();
       new k8s.Watch(this.#client.kubeConfig)
         .watch(
           this.#options.path,
           query,
           (type: string, raw: RawObject & { code?: number }) => {
             this.#lastContactMs = performance.now();
+            arm();
             this.#onWatchEvent(type, raw, (error) => {
               failed = error;
               this.#watch?.abort();
             });
           },
           (error: unknown) => {
+            clearTimeout(watchdog);
             this.#watch = undefined;
             if (failed !== undefined) reject(toError(failed));
             else if (error) reject(toError(error));
             else resolve();
           },
         )
-        .then((controller) => {
-          this.#watch = controller;
-          if (this.#stopped) controller.abort();
-        }, reject);
+        .then(
+          (controller) => {
+            this.#watch = controller;
+            if (this.#stopped) controller.abort();
+          },
+          (error: unknown) => {
+            clearTimeout(watchdog);
+            reject(toError(error));
+          },
+        );
     });
   }
 

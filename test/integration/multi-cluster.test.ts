@@ -22,6 +22,7 @@ import {
   createServiceAccount,
   describeKube,
   eventually,
+  createServedNamespace,
   meshcaKubeArgs,
   requestToken,
   setupMeshcaNamespaces,
@@ -86,6 +87,8 @@ describeKube('multi-cluster against two real API servers', () => {
   let clusterBDir: string | undefined;
   let clusterB: k8s.KubeConfig;
   let meshca: DevServer | undefined;
+  /** A namespace of cluster B that meshca's trust-bundle selector picks. */
+  let servedInB = '';
   /** Tokens by `<cluster>:<caller>`. */
   const tokens = new Map<string, string>();
   const token = (caller: string): string => {
@@ -245,6 +248,8 @@ describeKube('multi-cluster against two real API servers', () => {
       tokens.set(`${name}:ztunnel`, await startZtunnel(kc));
     }
 
+    servedInB = `served-${namespacesA.run}`;
+    await createServedNamespace(clusterB, namespacesA, servedInB);
     const caDir = tempDir('meshca-ca-');
     await writeTestPki(caDir, await createTestPki({ name: 'multi-cluster' }));
     meshca = await startDevServer([
@@ -313,6 +318,17 @@ describeKube('multi-cluster against two real API servers', () => {
       );
     },
   );
+
+  it("writes the trust bundle into the remote cluster's namespaces too", async () => {
+    const core = clusterB.makeApiClient(k8s.CoreV1Api);
+    const bundle = server().server.authority.current().material.trustBundle.pem;
+    await eventually('istio-ca-root-cert in cluster B', async () => {
+      const configMap = await core
+        .readNamespacedConfigMap({ name: 'istio-ca-root-cert', namespace: servedInB })
+        .catch(() => undefined);
+      return configMap?.data?.['root-cert.pem'] === bundle ? true : undefined;
+    });
+  });
 
   it('keeps one cluster’s refusal of a token from the other cluster’s answer', async () => {
     // Refusals are cached briefly (--token-cache-negative-ttl 2s), per cluster.
