@@ -194,7 +194,11 @@ export async function startServer(config: Config, deps: ServeDeps): Promise<Runn
     let listening = false;
     ops.addReadinessCheck({
       name: 'ca',
-      check: () => (authority.ready ? undefined : 'no CA material loaded'),
+      check: () => {
+        if (!authority.ready) return 'no CA material loaded';
+        const { notAfter } = authority.current().material;
+        return notAfter > clock.now() ? undefined : `the CA expired at ${notAfter.toISOString()}`;
+      },
     });
     ops.addReadinessCheck({
       name: 'roots',

@@ -90,15 +90,19 @@ export class LeaseElector {
   async #loop(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       const started = performance.now();
-      let renewed = false;
+      let outcome: 'held' | 'held-by-other' | 'failed' = 'failed';
       try {
-        renewed = await this.#tryAcquireOrRenew(signal);
+        outcome = await this.#tryAcquireOrRenew(signal);
       } catch (error) {
         this.#logger.warn({ err: errorMessage(error) }, 'lease update failed');
       }
-      if (renewed) {
-        this.#lastRenewMs = performance.now();
+      if (outcome === 'held') {
+        // Counted from when the renewal was sent: the others count from when they saw it.
+        this.#lastRenewMs = started;
         this.#setLeading(true);
+      } else if (outcome === 'held-by-other' && this.#leading) {
+        this.#logger.warn('another replica holds the lease; stepping down');
+        this.#setLeading(false);
       } else if (
         this.#leading &&
         performance.now() - this.#lastRenewMs > this.#options.renewDeadlineMs
@@ -115,8 +119,8 @@ export class LeaseElector {
     if (wasLeading) await this.#release();
   }
 
-  /** One round: true when we hold the Lease afterwards. */
-  async #tryAcquireOrRenew(signal: AbortSignal): Promise<boolean> {
+  /** One round: whether we hold the Lease afterwards, or someone else provably does. */
+  async #tryAcquireOrRenew(signal: AbortSignal): Promise<'held' | 'held-by-other' | 'failed'> {
     const now = this.#clock.now();
     const path = `/apis/coordination.k8s.io/v1/namespaces/${this.#options.namespace}/leases`;
     const timeout = AbortSignal.any([signal, AbortSignal.timeout(this.#options.retryPeriodMs * 2)]);
@@ -149,7 +153,7 @@ export class LeaseElector {
         timeout,
       );
       this.#logger.info('lease created; leading');
-      return true;
+      return 'held';
     }
 
     const spec = lease.spec ?? {};
@@ -159,7 +163,7 @@ export class LeaseElector {
     const heldByOther = holder !== '' && holder !== this.#options.identity;
     const durationMs = (spec.leaseDurationSeconds ?? 0) * 1000;
     if (heldByOther && this.#observed.atMs + durationMs > performance.now()) {
-      return false; // someone else holds a live lease
+      return 'held-by-other'; // someone else holds a live lease
     }
     const acquiring = holder !== this.#options.identity;
     const updated: Lease = {
@@ -175,11 +179,11 @@ export class LeaseElector {
     try {
       await this.#client.requestJson('PUT', `${path}/${this.#options.name}`, updated, timeout);
     } catch (error) {
-      if (apiStatus(error) === 409) return false; // another candidate wrote first
+      if (apiStatus(error) === 409) return 'failed'; // another candidate wrote first
       throw error;
     }
     if (acquiring) this.#logger.info({ previous: holder || undefined }, 'lease acquired; leading');
-    return true;
+    return 'held';
   }
 
   /** Gives the Lease up so that another replica does not wait out the lease duration. */

@@ -151,11 +151,7 @@ export class CertificateService {
       notBefore: window.notBefore,
       notAfter: window.notAfter,
     });
-    this.#deps.metrics.certificateIssued(
-      csr.key.curve ?? `${csr.key.algorithm}-${csr.key.bits}`,
-      window.adjustment,
-      caller.method,
-    );
+    this.#deps.metrics.certificateIssued(keyLabel(csr.key), window.adjustment, caller.method);
     log.info(
       {
         identity: identity.uri,
@@ -231,4 +227,10 @@ export class CertificateService {
       log.warn(fields, 'certificate request refused');
     }
   }
+}
+
+/** A closed set of metric label values: the standard RSA sizes, else `RSA-other`. */
+function keyLabel(key: { readonly curve: string | undefined; readonly bits: number }): string {
+  if (key.curve !== undefined) return key.curve;
+  return [2048, 3072, 4096].includes(key.bits) ? `RSA-${key.bits}` : 'RSA-other';
 }

@@ -38,6 +38,7 @@ export class ServingCertificate {
   readonly #logger: Logger;
   readonly #metrics: CaMetrics;
   #timer: NodeJS.Timeout | undefined;
+  #generation = 0;
   #unsubscribe: (() => void) | undefined;
 
   constructor(
@@ -95,8 +96,12 @@ export class ServingCertificate {
     apply: (identity: ServingIdentity) => void,
   ): void {
     const renew = async (reason: string): Promise<void> => {
+      // Renewals may overlap (a timer and a CA change): only the latest one may apply, or an
+      // older chain could replace a newer one.
+      const generation = ++this.#generation;
       try {
         const next = await this.issue();
+        if (generation !== this.#generation) return;
         apply(next);
         this.#logger.info(
           { reason, notAfter: next.notAfter.toISOString() },
@@ -104,6 +109,7 @@ export class ServingCertificate {
         );
         this.#schedule(next, renew);
       } catch (error) {
+        if (generation !== this.#generation) return;
         this.#logger.error(
           { reason, err: errorMessage(error) },
           'serving certificate renewal failed',
@@ -129,8 +135,10 @@ export class ServingCertificate {
     cert: { readonly notBefore: Date; readonly notAfter: Date },
     renew: (reason: string) => Promise<void>,
   ): void {
-    const lifetime = cert.notAfter.getTime() - cert.notBefore.getTime();
-    const at = cert.notBefore.getTime() + (lifetime * 2) / 3;
+    // Two thirds of the lifetime counted from issuance, not from the backdated notBefore (a
+    // backdate longer than half the lifetime would otherwise renew at once, forever).
+    const issuedAt = cert.notBefore.getTime() + this.#options.backdateSeconds * 1000;
+    const at = issuedAt + ((cert.notAfter.getTime() - issuedAt) * 2) / 3;
     this.#arm(Math.max(at - this.#clock.now().getTime(), 1000), renew);
   }
 
