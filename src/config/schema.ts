@@ -372,7 +372,7 @@ export function buildConfig(
     caSource = { kind: 'development' };
     problem(
       'caDir',
-      'is required when a cluster or JWKS is configured (or set devPki to use a development CA)',
+      'a CA is required when a cluster or JWKS is configured: set caDir or caSecret (or devPki for a development CA)',
     );
   }
 

@@ -157,7 +157,7 @@ describe('meshca CLI', () => {
       /--max-ttl: must be at least defaultTtl/,
     ],
     [['serve', '--no-such-flag'], 2, /Unknown option '--no-such-flag'/],
-    [['serve', '--kubeconfig', '/nonexistent'], 2, /caDir: is required/],
+    [['serve', '--kubeconfig', '/nonexistent'], 2, /caDir: a CA is required/],
     [['token', '-n', 'default'], 2, /--namespace and --service-account are required/],
     [['request', '-n', 'x', '-s', 'y', '--key', 'dsa'], 2, /--key must be one of rsa, ec, ec-p384/],
     [['frobnicate'], 2, /unknown command "frobnicate"/],

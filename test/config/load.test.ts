@@ -146,7 +146,7 @@ describe('loadConfig precedence: defaults < file < MESHCA_* < flags', () => {
       expect((await sources).config.ca.source).toEqual({ kind: 'development' });
     } else {
       expect((await configError(sources)).problems).toEqual([
-        expect.stringMatching(/^caDir: is required/),
+        expect.stringMatching(/^caDir: a CA is required/),
       ]);
     }
   });

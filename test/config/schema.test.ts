@@ -64,7 +64,7 @@ describe('buildConfig defaults', () => {
       grpc: {
         listen: '0.0.0.0:6443',
         requestTimeoutMs: 10_000,
-        maxInFlight: 10_000,
+        maxInFlight: 2_000,
         shutdownGraceMs: 10_000,
       },
       http: { listen: '0.0.0.0:9402' },
@@ -166,7 +166,7 @@ describe('buildConfig: where tokens are checked and where the CA comes from', ()
 
   it('refuses the development mode silently inside a pod: caDir is required', () => {
     expect(problems({}, IN_POD)).toEqual([
-      '<caDir>: is required when a cluster or JWKS is configured (or set devPki to use a development CA)',
+      '<caDir>: a CA is required when a cluster or JWKS is configured: set caDir or caSecret (or devPki for a development CA)',
     ]);
   });
 
@@ -401,12 +401,12 @@ describe('buildConfig: refusals', () => {
     [
       'a kubeconfig without caDir',
       { kubeconfig: '/k' },
-      '<caDir>: is required when a cluster or JWKS is configured',
+      '<caDir>: a CA is required when a cluster or JWKS is configured',
     ],
     [
       'jwks without caDir',
       { jwks: '/jwks.json', jwtIssuer: 'i' },
-      '<caDir>: is required when a cluster or JWKS is configured',
+      '<caDir>: a CA is required when a cluster or JWKS is configured',
     ],
     [
       'a caDir and no way to authenticate',
