@@ -5,12 +5,10 @@
  *
  * @module
  */
-import { createPublicKey, verify, type KeyObject } from 'node:crypto';
-import { InvalidRequestError } from '../errors.js';
+import { createPublicKey, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { InvalidRequestError, errorMessage } from '../errors.js';
+import { parseSpki } from './spki.js';
 import {
-  DerReader,
-  TAG_OID,
-  TAG_SEQUENCE,
   OID_ECDSA_WITH_SHA256,
   OID_ECDSA_WITH_SHA384,
   OID_ECDSA_WITH_SHA512,
@@ -49,10 +47,6 @@ export const DEFAULT_KEY_POLICY: KeyPolicyOptions = {
 
 const MAX_RSA_EXPONENT = 2n ** 31n - 1n;
 
-const NODE_CURVES: Readonly<Record<string, CurveName>> = {
-  prime256v1: 'P-256',
-  secp384r1: 'P-384',
-};
 const CURVE_BITS: Readonly<Record<CurveName, number>> = { 'P-256': 256, 'P-384': 384 };
 
 /** Signature algorithm OID → [key algorithm it needs, Node digest name]. */
@@ -72,32 +66,19 @@ const SIGNATURE_ALGORITHMS: Readonly<Record<string, readonly ['RSA' | 'EC', stri
  * `ERR_CSR_KEY_CURVE`.
  */
 export function inspectKey(spkiDer: Buffer, policy: KeyPolicyOptions): CsrKey {
-  let keyObject: KeyObject;
+  let key;
   try {
-    keyObject = createPublicKey({ key: spkiDer, format: 'der', type: 'spki' });
+    key = parseSpki(spkiDer);
   } catch (error) {
     throw new InvalidRequestError(
       'ERR_CSR_KEY_ALGORITHM',
-      'CSR public key cannot be read (unsupported algorithm or malformed key)',
+      `CSR public key cannot be read (unsupported algorithm or malformed key): ${errorMessage(error)}`,
       { cause: error },
     );
   }
-  // Only the canonical encoding of a key goes into a certificate, as Go and rustls would refuse
-  // the leaf otherwise: a SubjectPublicKeyInfo that does not re-encode to the same bytes, or an
-  // EC key with explicit curve parameters (RFC 5480 §2.1.1: namedCurve only), is refused.
-  if (
-    !keyObject.export({ type: 'spki', format: 'der' }).equals(spkiDer) ||
-    (keyObject.asymmetricKeyType === 'ec' && !hasNamedCurve(spkiDer))
-  ) {
-    throw new InvalidRequestError(
-      'ERR_CSR_KEY_ALGORITHM',
-      'CSR public key is not in its canonical encoding (named curves only, no explicit parameters)',
-    );
-  }
-  const details = keyObject.asymmetricKeyDetails ?? {};
-  switch (keyObject.asymmetricKeyType) {
+  switch (key.kind) {
     case 'rsa': {
-      const bits = details.modulusLength ?? 0;
+      const { bits } = key;
       if (bits < policy.minRsaBits || bits > policy.maxRsaBits) {
         throw new InvalidRequestError(
           'ERR_CSR_KEY_SIZE',
@@ -107,43 +88,54 @@ export function inspectKey(spkiDer: Buffer, policy: KeyPolicyOptions): CsrKey {
       // NIST SP 800-56B / FIPS 186-5: the public exponent is odd and at least 65537. Go's
       // crypto/rsa (istiod, istio-agent) refuses exponents above 2^31 - 1, and a huge one would
       // make each verification cost hundreds of times more.
-      const exponent = details.publicExponent ?? 0n;
+      const exponent = BigInt(`0x${key.exponent.toString('hex')}`);
       if (exponent < 65537n || exponent > MAX_RSA_EXPONENT || exponent % 2n === 0n) {
         throw new InvalidRequestError(
           'ERR_CSR_KEY_SIZE',
           'CSR RSA key has a public exponent that is even or outside 65537 to 2^31 - 1',
         );
       }
+      const keyObject = importJwk({
+        kty: 'RSA',
+        n: key.modulus.toString('base64url'),
+        e: key.exponent.toString('base64url'),
+      });
       return { algorithm: 'RSA', bits, curve: undefined, keyObject };
     }
     case 'ec': {
-      const curve = NODE_CURVES[details.namedCurve ?? ''];
-      if (curve === undefined || !policy.allowedCurves.includes(curve)) {
+      const curve = key.curve as CurveName;
+      if (!(curve in CURVE_BITS) || !policy.allowedCurves.includes(curve)) {
         throw new InvalidRequestError(
           'ERR_CSR_KEY_CURVE',
-          `CSR ECDSA key uses curve ${details.namedCurve ?? 'unknown'}; allowed: ${policy.allowedCurves.join(', ')}`,
+          `CSR ECDSA key uses curve ${key.curve}; allowed: ${policy.allowedCurves.join(', ')}`,
         );
       }
+      // Importing checks that the point is on the curve.
+      const keyObject = importJwk({
+        kty: 'EC',
+        crv: curve,
+        x: key.x.toString('base64url'),
+        y: key.y.toString('base64url'),
+      });
       return { algorithm: 'EC', bits: CURVE_BITS[curve], curve, keyObject };
     }
-    default:
+    case 'other':
       throw new InvalidRequestError(
         'ERR_CSR_KEY_ALGORITHM',
-        `CSR key algorithm ${keyObject.asymmetricKeyType ?? 'unknown'} is not allowed; use RSA or ECDSA`,
+        `CSR key algorithm ${key.algorithm} is not allowed; use RSA or ECDSA`,
       );
   }
 }
 
-/** SubjectPublicKeyInfo ::= SEQUENCE { SEQUENCE { algorithm, parameters }, BIT STRING }. */
-function hasNamedCurve(spkiDer: Buffer): boolean {
+function importJwk(jwk: JsonWebKey): KeyObject {
   try {
-    const spki = new DerReader(spkiDer);
-    const outer = spki.inside(spki.expect(TAG_SEQUENCE, 'SubjectPublicKeyInfo'));
-    const algorithm = outer.inside(outer.expect(TAG_SEQUENCE, 'algorithm'));
-    algorithm.expect(TAG_OID, 'algorithm id');
-    return algorithm.peekTag() === TAG_OID;
-  } catch {
-    return false;
+    return createPublicKey({ key: jwk, format: 'jwk' });
+  } catch (error) {
+    throw new InvalidRequestError(
+      'ERR_CSR_KEY_ALGORITHM',
+      'CSR public key cannot be read (unsupported algorithm or malformed key)',
+      { cause: error },
+    );
   }
 }
 

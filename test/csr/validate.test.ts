@@ -642,7 +642,7 @@ describe('CsrValidator key policy', () => {
       name: 'P-384 when only P-256 is allowed',
       policy: { ...DEFAULT_KEY_POLICY, allowedCurves: ['P-256'] as const },
       key: () => ecP384,
-      refusal: { code: 'ERR_CSR_KEY_CURVE', message: /curve secp384r1; allowed: P-256$/ },
+      refusal: { code: 'ERR_CSR_KEY_CURVE', message: /curve P-384; allowed: P-256$/ },
     },
     {
       name: 'RSA-2048 when the minimum is 3072',
