@@ -29,3 +29,5 @@ export type { CaReloaderOptions } from './reload.js';
 export { CaReloader, retryRefusedMaterial, watchCaDirectory } from './reload.js';
 export { RotationHistory, rotationRefusal } from './rotation.js';
 export { SecretCaSource, caSourceFromSecret } from './secret-source.js';
+export type { ServerCertificateRequest } from './server-certificate.js';
+export { issueServerCertificate, renewalTime } from './server-certificate.js';

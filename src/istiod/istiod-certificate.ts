@@ -14,7 +14,7 @@
  */
 import { X509Certificate, createPublicKey, generateKeyPair, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
-import type { CertificateAuthority } from '../ca/index.js';
+import { issueServerCertificate, renewalTime, type CertificateAuthority } from '../ca/index.js';
 import type { Clock } from '../clock.js';
 import { errorMessage } from '../errors.js';
 import { Informer, apiStatus, type KubeClient, type RawObject } from '../kube/index.js';
@@ -171,17 +171,16 @@ export class IstiodCertificateController {
     }
 
     const { publicKey, privateKey } = await this.#newKey();
-    const nowMs = Math.floor(this.#clock.now().getTime() / 1000) * 1000;
-    const notAfterMs = Math.min(
-      nowMs + this.#options.ttlSeconds * 1000,
-      Math.floor(authority.material.notAfter.getTime() / 1000) * 1000,
+    const issued = await issueServerCertificate(
+      authority,
+      {
+        publicKey,
+        subjectAltNames: this.#dnsNames.map((value) => ({ type: 'dns' as const, value })),
+        ttlSeconds: this.#options.ttlSeconds,
+        backdateSeconds: this.#options.backdateSeconds,
+      },
+      this.#clock.now(),
     );
-    const issued = await authority.issue({
-      spkiDer: publicKey.export({ type: 'spki', format: 'der' }),
-      subjectAltNames: this.#dnsNames.map((value) => ({ type: 'dns' as const, value })),
-      notBefore: new Date(nowMs - this.#options.backdateSeconds * 1000),
-      notAfter: new Date(notAfterMs),
-    });
     const data = {
       'tls.crt': b64([issued.pem, ...issued.intermediatePems].join('')),
       'tls.key': b64(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()),
@@ -225,7 +224,7 @@ export class IstiodCertificateController {
       },
       'istiod certificate issued',
     );
-    this.#scheduleAt(this.#renewAt(issued.notBefore.getTime(), issued.notAfter.getTime()));
+    this.#scheduleAt(renewalTime(issued.notBefore, issued.notAfter, this.#options.backdateSeconds));
   }
 
   /**
@@ -263,20 +262,14 @@ export class IstiodCertificateController {
       const publicKey = createPublicKey(key).export({ type: 'spki', format: 'der' });
       if (!publicKey.equals(leaf.publicKey.export({ type: 'spki', format: 'der' })))
         return undefined;
-      return this.#renewAt(new Date(leaf.validFrom).getTime(), new Date(leaf.validTo).getTime());
+      return renewalTime(
+        new Date(leaf.validFrom),
+        new Date(leaf.validTo),
+        this.#options.backdateSeconds,
+      );
     } catch {
       return undefined;
     }
-  }
-
-  /**
-   * Two thirds into the lifetime counted from issuance (notBefore without the backdate): with the
-   * backdate counted, a lifetime shorter than twice the backdate would be due for renewal the
-   * moment it is issued, and the Secret would be re-issued every second.
-   */
-  #renewAt(notBeforeMs: number, notAfterMs: number): Date {
-    const issuedMs = Math.min(notBeforeMs + this.#options.backdateSeconds * 1000, notAfterMs);
-    return new Date(issuedMs + ((notAfterMs - issuedMs) * 2) / 3);
   }
 
   /** Off the event loop: RSA key generation can take a few hundred milliseconds. */

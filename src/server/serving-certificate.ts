@@ -12,7 +12,12 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { isIP } from 'node:net';
-import type { CertificateAuthority, SubjectAltName } from '../ca/index.js';
+import {
+  issueServerCertificate,
+  renewalTime,
+  type CertificateAuthority,
+  type SubjectAltName,
+} from '../ca/index.js';
 import type { Clock } from '../clock.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -62,19 +67,17 @@ export class ServingCertificate {
    * @throws `MeshCaError` when the CA is not ready or refuses to sign.
    */
   async issue(): Promise<ServingIdentity & { readonly notBefore: Date; readonly notAfter: Date }> {
-    const authority = this.#authority.current();
     const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const nowMs = Math.floor(this.#clock.now().getTime() / 1000) * 1000;
-    const notAfterMs = Math.min(
-      nowMs + this.#options.ttlSeconds * 1000,
-      Math.floor(authority.material.notAfter.getTime() / 1000) * 1000,
+    const issued = await issueServerCertificate(
+      this.#authority.current(),
+      {
+        publicKey,
+        subjectAltNames: subjectAltNames(this.#options),
+        ttlSeconds: this.#options.ttlSeconds,
+        backdateSeconds: this.#options.backdateSeconds,
+      },
+      this.#clock.now(),
     );
-    const issued = await authority.issue({
-      spkiDer: publicKey.export({ type: 'spki', format: 'der' }),
-      subjectAltNames: subjectAltNames(this.#options),
-      notBefore: new Date(nowMs - this.#options.backdateSeconds * 1000),
-      notAfter: new Date(notAfterMs),
-    });
     this.#metrics.certificateExpiry('serving', issued.notAfter);
     return {
       certificateChainPem: [issued.pem, ...issued.intermediatePems].join(''),
@@ -135,10 +138,7 @@ export class ServingCertificate {
     cert: { readonly notBefore: Date; readonly notAfter: Date },
     renew: (reason: string) => Promise<void>,
   ): void {
-    // Two thirds of the lifetime counted from issuance, not from the backdated notBefore (a
-    // backdate longer than half the lifetime would otherwise renew at once, forever).
-    const issuedAt = cert.notBefore.getTime() + this.#options.backdateSeconds * 1000;
-    const at = issuedAt + ((cert.notAfter.getTime() - issuedAt) * 2) / 3;
+    const at = renewalTime(cert.notBefore, cert.notAfter, this.#options.backdateSeconds).getTime();
     this.#arm(Math.max(at - this.#clock.now().getTime(), 1000), renew);
   }
 
