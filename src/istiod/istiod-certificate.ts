@@ -136,11 +136,6 @@ export class IstiodCertificateController {
     }
   }
 
-  /** Resolves when no reconcile is pending. */
-  idle(): Promise<void> {
-    return this.#queue.idle();
-  }
-
   #enqueue(): void {
     if (this.#leading) this.#queue.add(KEY);
   }

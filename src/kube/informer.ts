@@ -68,7 +68,6 @@ export class Informer<R> {
   #resourceVersion = '';
   #synced = false;
   #syncWaiters: (() => void)[] = [];
-  #lastContactMs = 0;
   #watch: AbortController | undefined;
   #stopped = false;
 
@@ -96,11 +95,6 @@ export class Informer<R> {
   /** True once the first list has been loaded. */
   get synced(): boolean {
     return this.#synced;
-  }
-
-  /** Milliseconds since the API server last answered this informer (Infinity before). */
-  sinceLastContactMs(): number {
-    return this.#lastContactMs === 0 ? Infinity : performance.now() - this.#lastContactMs;
   }
 
   /** Resolves when the first list is loaded, or when `signal` aborts. */
@@ -172,7 +166,6 @@ export class Informer<R> {
         undefined,
         AbortSignal.any([signal, AbortSignal.timeout(this.#options.requestTimeoutMs)]),
       )) as { items?: RawObject[]; metadata?: { resourceVersion?: string; continue?: string } };
-      this.#lastContactMs = performance.now();
       for (const raw of page.items ?? []) seen.set(keyOf(raw), this.#options.transform(raw));
       continueToken = page.metadata?.continue ?? '';
       resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
@@ -225,7 +218,6 @@ export class Informer<R> {
           this.#options.path,
           query,
           (type: string, raw: RawObject & { code?: number }) => {
-            this.#lastContactMs = performance.now();
             arm();
             this.#onWatchEvent(type, raw, (error) => {
               failed = error;

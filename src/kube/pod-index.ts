@@ -93,16 +93,6 @@ export class PodIndex {
     );
   }
 
-  /** Pods indexed (for metrics and tests). */
-  get size(): number {
-    return this.#informer.list().length;
-  }
-
-  /** Milliseconds since the API server last answered. */
-  sinceLastContactMs(): number {
-    return this.#informer.sinceLastContactMs();
-  }
-
   #index(pod: PodRecord): void {
     if (pod.nodeName === '' || pod.phase === 'Succeeded' || pod.phase === 'Failed') return;
     const key = indexKey(pod.namespace, pod.serviceAccount, pod.nodeName);

@@ -185,16 +185,6 @@ export class TrustBundleDistributor {
     }
   }
 
-  /** Resolves when no reconcile is pending (for tests and orderly shutdown). */
-  idle(): Promise<void> {
-    return this.#queue.idle();
-  }
-
-  /** Milliseconds since the API server last answered (for readiness). */
-  sinceLastContactMs(): number {
-    return Math.min(this.#namespaces.sinceLastContactMs(), this.#configMaps.sinceLastContactMs());
-  }
-
   #enqueueAll(): void {
     for (const namespace of this.#namespaces.list()) this.#enqueue(namespace.name);
   }

@@ -34,16 +34,10 @@ export class WorkQueue {
   readonly #backoffs = new Map<string, Backoff>();
   #running = 0;
   #stopped = false;
-  readonly #idleWaiters: (() => void)[] = [];
 
   constructor(handler: KeyHandler, options: WorkQueueOptions) {
     this.#handler = handler;
     this.#options = options;
-  }
-
-  /** Keys waiting or being processed. */
-  get depth(): number {
-    return this.#queue.length + this.#active.size + this.#retries.size;
   }
 
   /** Queues `key` (once, however often it is added before it runs). */
@@ -65,12 +59,6 @@ export class WorkQueue {
     this.#pump();
   }
 
-  /** Resolves when nothing is queued, running or waiting for a retry. */
-  idle(): Promise<void> {
-    if (this.depth === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idleWaiters.push(resolve));
-  }
-
   /** Stops taking work and cancels pending retries. */
   stop(): void {
     this.#stopped = true;
@@ -78,7 +66,6 @@ export class WorkQueue {
     this.#queued.clear();
     for (const timer of this.#retries.values()) clearTimeout(timer);
     this.#retries.clear();
-    this.#notifyIdle();
   }
 
   #pump(): void {
@@ -111,7 +98,6 @@ export class WorkQueue {
       }
     }
     this.#pump();
-    this.#notifyIdle();
   }
 
   #scheduleRetry(key: string): void {
@@ -126,10 +112,5 @@ export class WorkQueue {
     }, backoff.next());
     timer.unref();
     this.#retries.set(key, timer);
-  }
-
-  #notifyIdle(): void {
-    if (this.depth !== 0) return;
-    for (const resolve of this.#idleWaiters.splice(0)) resolve();
   }
 }
