@@ -13,7 +13,12 @@ import type { KeyPolicyOptions } from '../csr/index.js';
 import { LabelSelector, type KubeConnection } from '../kube/index.js';
 import { LOG_LEVELS } from '../logger.js';
 import type { TtlOptions } from '../policy/index.js';
-import { isValidTrustDomain, sanitizeTrustDomain } from '../identity/index.js';
+import {
+  isDnsLabel,
+  isDnsSubdomain,
+  isValidTrustDomain,
+  sanitizeTrustDomain,
+} from '../identity/index.js';
 import { parseDurationMs } from './duration.js';
 import { OPTIONS, type OptionKind } from './options.js';
 
@@ -360,8 +365,8 @@ export function buildConfig(
         : { kind: 'secret', namespace: first, name: second };
     if (kube === undefined) problem('caSecret', 'needs a cluster (kubeconfig)');
     if (
-      !DNS_LABEL.test(caSource.namespace) ||
-      !DNS_SUBDOMAIN.test(caSource.name) ||
+      !isDnsLabel(caSource.namespace) ||
+      !isDnsSubdomain(caSource.name) ||
       s.caSecret.split('/').length > 2
     ) {
       problem('caSecret', `"${s.caSecret}" is not [namespace/]name`);
@@ -422,9 +427,6 @@ export function buildConfig(
   });
 }
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
-
 function kubernetesConfig(
   s: Settings,
   namespace: string,
@@ -432,7 +434,7 @@ function kubernetesConfig(
   path: (value: string) => string,
   problem: (key: string, message: string) => void,
 ): KubernetesConfig {
-  if (!DNS_LABEL.test(namespace)) problem('namespace', `"${namespace}" is not a namespace name`);
+  if (!isDnsLabel(namespace)) problem('namespace', `"${namespace}" is not a namespace name`);
   if (!(s.leaseDuration > s.leaseRenewDeadline && s.leaseRenewDeadline > s.leaseRetryPeriod)) {
     problem(
       'leaseDuration',
@@ -440,11 +442,10 @@ function kubernetesConfig(
     );
   }
   if (s.istiodKey !== 'ec' && s.istiodKey !== 'rsa') problem('istiodKey', 'must be ec or rsa');
-  if (!DNS_LABEL.test(s.istiodNamespace))
+  if (!isDnsLabel(s.istiodNamespace))
     problem('istiodNamespace', `"${s.istiodNamespace}" is not a namespace name`);
   for (const revision of s.istiodRevisions) {
-    if (!DNS_LABEL.test(revision))
-      problem('istiodRevisions', `"${revision}" is not a revision name`);
+    if (!isDnsLabel(revision)) problem('istiodRevisions', `"${revision}" is not a revision name`);
   }
   for (const name of s.istiodDns) {
     if (!DNS_NAME.test(name)) problem('istiodDns', `"${name}" is not a DNS name`);
@@ -454,7 +455,7 @@ function kubernetesConfig(
   if (s.controllerWriteRate < 1) problem('controllerWriteRate', 'must be at least 1');
   for (const account of s.trustedNodeAccounts) {
     const [ns = '', sa, extra] = account.split('/');
-    if (extra !== undefined || sa === undefined || !DNS_LABEL.test(ns) || !DNS_SUBDOMAIN.test(sa)) {
+    if (extra !== undefined || sa === undefined || !isDnsLabel(ns) || !isDnsSubdomain(sa)) {
       problem('trustedNodeAccounts', `"${account}" is not namespace/serviceaccount`);
     }
   }

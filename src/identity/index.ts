@@ -5,6 +5,8 @@
  */
 export type { SpiffeId } from './spiffe-id.js';
 export {
+  isDnsLabel,
+  isDnsSubdomain,
   isValidTrustDomain,
   parseWorkloadSpiffeId,
   sanitizeTrustDomain,

@@ -18,10 +18,20 @@ export interface SpiffeId {
 
 /** SPIFFE ID spec §2.1: lowercase letters, digits, dots, dashes and underscores. */
 const TRUST_DOMAIN = /^[a-z0-9._-]{1,255}$/;
-/** A Kubernetes namespace is a DNS-1123 label. */
-const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-/** A ServiceAccount name is a DNS-1123 subdomain. */
-const SERVICE_ACCOUNT = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+/** Namespaces (and Istio revisions) are DNS-1123 labels. */
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** ServiceAccount, Secret and ConfigMap names are DNS-1123 subdomains. */
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+/** True when `value` is a DNS-1123 label (a Kubernetes namespace name). */
+export function isDnsLabel(value: string): boolean {
+  return DNS_LABEL.test(value);
+}
+
+/** True when `value` is a DNS-1123 subdomain (a Kubernetes object name). */
+export function isDnsSubdomain(value: string): boolean {
+  return DNS_SUBDOMAIN.test(value);
+}
 
 /** True when `value` is a valid SPIFFE trust domain name. */
 export function isValidTrustDomain(value: string): boolean {
@@ -49,10 +59,10 @@ export function workloadSpiffeId(
   if (!isValidTrustDomain(trustDomain)) {
     throw new InvalidRequestError('ERR_IDENTITY_INVALID', 'trust domain is not a valid name');
   }
-  if (!NAMESPACE.test(namespace)) {
+  if (!isDnsLabel(namespace)) {
     throw new InvalidRequestError('ERR_IDENTITY_INVALID', 'namespace is not a DNS-1123 label');
   }
-  if (!SERVICE_ACCOUNT.test(serviceAccount)) {
+  if (!isDnsSubdomain(serviceAccount)) {
     throw new InvalidRequestError(
       'ERR_IDENTITY_INVALID',
       'service account is not a DNS-1123 subdomain',
