@@ -14,11 +14,7 @@ export type {
 export { MAX_TOKEN_BYTES, extractBearerToken } from './bearer.js';
 export type { ClusterEntry } from './clusters.js';
 export { ClusterResolver } from './clusters.js';
-export {
-  TokenReviewVerifier,
-  serviceAccountFromReview,
-  tokenExpiry,
-} from './token-review-verifier.js';
+export { TokenReviewVerifier, serviceAccountFromReview } from './token-review-verifier.js';
 export type { JwksSource, JwtVerifierOptions } from './jwt-verifier.js';
 export { JwtVerifier, serviceAccountFromClaims } from './jwt-verifier.js';
 export type { TokenCacheOptions, TokenCacheOutcome } from './token-cache.js';

@@ -34,7 +34,7 @@ export class TokenReviewVerifier implements TokenVerifier {
   }
 
   async verify(token: string, signal: AbortSignal): Promise<ServiceAccountToken> {
-    this.#precheck(token);
+    const expiresAt = this.#precheck(token);
     const status = await this.#api.review(token, this.#audiences, signal);
     // Kubernetes' TokenReview API: a client that sets spec.audiences must check that the answer
     // names one of them, or it cannot tell an audience-aware authenticator from one that ignored
@@ -45,15 +45,17 @@ export class TokenReviewVerifier implements TokenVerifier {
         'TokenReview answer names none of the requested audiences',
       );
     }
-    return { ...serviceAccountFromReview(status), expiresAt: tokenExpiry(token) };
+    return { ...serviceAccountFromReview(status), expiresAt };
   }
 
   /**
    * Refuses, without asking the API server, what it would refuse anyway: a token that is not a
    * JWT, has expired, or names none of our audiences. Unverified reading, so it can only ever
    * refuse, never accept; it keeps floods of junk tokens away from the API server.
+   *
+   * @returns the token's `exp`, which bounds how long a verified result may be cached.
    */
-  #precheck(token: string): void {
+  #precheck(token: string): Date | undefined {
     let claims: JWTPayload;
     try {
       claims = decodeJwt(token);
@@ -70,6 +72,7 @@ export class TokenReviewVerifier implements TokenVerifier {
         'bearer token names none of the accepted audiences',
       );
     }
+    return typeof claims.exp === 'number' ? new Date(claims.exp * 1000) : undefined;
   }
 }
 
@@ -116,17 +119,4 @@ export function serviceAccountFromReview(
     podName: status.extra[EXTRA_POD_NAME]?.[0],
     podUid: status.extra[EXTRA_POD_UID]?.[0],
   };
-}
-
-/**
- * The token's `exp`, read without verification: it only ever shortens how long a verified
- * result is cached, so an attacker gains nothing by lying in it.
- */
-export function tokenExpiry(token: string): Date | undefined {
-  try {
-    const { exp } = decodeJwt(token);
-    return typeof exp === 'number' ? new Date(exp * 1000) : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -399,12 +399,8 @@ async function localTokenVerifier(
 }
 
 function tokenReview(config: Config, kube: KubeClient, clock: Clock): TokenVerifier {
-  const verifier = config.authentication.verifier;
   return new TokenReviewVerifier(
-    new KubeTokenReviewApi(kube, {
-      timeoutMs: verifier.kind === 'token-review' ? verifier.timeoutMs : 5000,
-      maxConcurrent: verifier.kind === 'token-review' ? verifier.maxConcurrent : 50,
-    }),
+    new KubeTokenReviewApi(kube, config.authentication.tokenReview),
     config.authentication.audiences,
     clock,
   );

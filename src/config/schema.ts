@@ -24,7 +24,7 @@ import { OPTIONS, type OptionKind } from './options.js';
 
 /** How tokens are verified. */
 export type VerifierConfig =
-  | { readonly kind: 'token-review'; readonly timeoutMs: number; readonly maxConcurrent: number }
+  | { readonly kind: 'token-review' }
   | { readonly kind: 'jwt'; readonly jwks: JwksSource; readonly issuer: string }
   | { readonly kind: 'development' };
 
@@ -96,6 +96,8 @@ export interface Config {
   readonly authentication: {
     readonly audiences: readonly string[];
     readonly verifier: VerifierConfig;
+    /** TokenReview limits, for this cluster (when it reviews) and every remote cluster. */
+    readonly tokenReview: { readonly timeoutMs: number; readonly maxConcurrent: number };
     readonly cache: TokenCacheOptions;
   };
   readonly ca: {
@@ -338,11 +340,7 @@ export function buildConfig(
     if (s.jwtIssuer === '') problem('jwtIssuer', 'is required with jwks');
     verifier = { kind: 'jwt', jwks, issuer: s.jwtIssuer };
   } else if (kube !== undefined) {
-    verifier = {
-      kind: 'token-review',
-      timeoutMs: s.tokenReviewTimeout,
-      maxConcurrent: s.tokenReviewConcurrency,
-    };
+    verifier = { kind: 'token-review' };
   } else if (development) {
     verifier = { kind: 'development' };
   } else {
@@ -402,6 +400,7 @@ export function buildConfig(
     authentication: {
       audiences: s.tokenAudiences,
       verifier,
+      tokenReview: { timeoutMs: s.tokenReviewTimeout, maxConcurrent: s.tokenReviewConcurrency },
       cache: {
         ttlMs: s.tokenCacheTtl,
         negativeTtlMs: s.tokenCacheNegativeTtl,

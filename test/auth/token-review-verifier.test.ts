@@ -1,9 +1,5 @@
 import { UnsecuredJWT } from 'jose';
-import {
-  TokenReviewVerifier,
-  serviceAccountFromReview,
-  tokenExpiry,
-} from '../../src/auth/index.js';
+import { TokenReviewVerifier, serviceAccountFromReview } from '../../src/auth/index.js';
 import { FixedClock } from '../../src/clock.js';
 import { UnauthenticatedError, UnavailableError, type MeshCaErrorCode } from '../../src/errors.js';
 import type { TokenReviewApi, TokenReviewStatus } from '../../src/kube/index.js';
@@ -188,6 +184,21 @@ describe('TokenReviewVerifier', () => {
     });
   });
 
+  it.each([
+    ['without exp', {}],
+    ['with a non-numeric exp', { exp: 'soon' }],
+  ])('gives no expiry for a JWT %s (the cache TTL alone bounds it)', async (_name, claims) => {
+    const verifier = new TokenReviewVerifier(
+      new FakeTokenReviewApi(() => Promise.resolve(status())),
+      ['istio-ca'],
+    );
+    const account = await verifier.verify(
+      unsignedJwt({ aud: 'istio-ca', ...claims }),
+      new AbortController().signal,
+    );
+    expect(account.expiresAt).toBeUndefined();
+  });
+
   it('refuses what the review refuses', async () => {
     const verifier = new TokenReviewVerifier(
       new FakeTokenReviewApi(() => Promise.resolve(status({ authenticated: false }))),
@@ -243,22 +254,5 @@ describe('TokenReviewVerifier', () => {
       code: 'ERR_AUTH_TOKEN_INVALID',
       message: expect.stringMatching(/audiences/) as string,
     });
-  });
-});
-
-describe('tokenExpiry', () => {
-  it.each<[string, string, Date | undefined]>([
-    [
-      'reads exp from an unverified JWT',
-      unsignedJwt({ exp: 1_700_000_000 }),
-      new Date(1_700_000_000_000),
-    ],
-    ['is undefined for a JWT without exp', unsignedJwt({ sub: 'x' }), undefined],
-    ['is undefined for a non-numeric exp', unsignedJwt({ exp: 'soon' }), undefined],
-    ['is undefined for an opaque token', 'not-a-jwt', undefined],
-    ['is undefined for three parts that are not JSON', 'a.b.c', undefined],
-    ['is undefined for the empty string', '', undefined],
-  ])('%s', (_name, token, expected) => {
-    expect(tokenExpiry(token)).toEqual(expected);
   });
 });

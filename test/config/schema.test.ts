@@ -74,6 +74,7 @@ describe('buildConfig defaults', () => {
       authentication: {
         audiences: ['istio-ca'],
         verifier: { kind: 'development' },
+        tokenReview: { timeoutMs: 5_000, maxConcurrent: 50 },
         cache: { ttlMs: 60_000, negativeTtlMs: 2_000, maxEntries: 100_000, verifyTimeoutMs: 5_000 },
       },
       ca: {
@@ -135,11 +136,8 @@ describe('buildConfig: where tokens are checked and where the CA comes from', ()
     const config = build({ kubeconfig: 'kube/config', caDir: 'cacerts' });
     expect(config.mode).toBe('production');
     expect(config.kube).toEqual({ mode: 'kubeconfig', path: `${CWD}/kube/config` });
-    expect(config.authentication.verifier).toEqual({
-      kind: 'token-review',
-      timeoutMs: 5_000,
-      maxConcurrent: 50,
-    });
+    expect(config.authentication.verifier).toEqual({ kind: 'token-review' });
+    expect(config.authentication.tokenReview).toEqual({ timeoutMs: 5_000, maxConcurrent: 50 });
     expect(config.ca.source).toEqual({ kind: 'directory', dir: `${CWD}/cacerts` });
   });
 
