@@ -107,10 +107,7 @@ export class CertificateService {
       this.#finish(log, undefined, started);
       return response;
     } catch (error) {
-      const domainError =
-        error instanceof MeshCaError
-          ? error
-          : new MeshCaError('internal', 'ERR_INTERNAL', errorMessage(error), { cause: error });
+      const domainError = asMeshCaError(error);
       this.#finish(log, domainError, started);
       throw domainError;
     } finally {
@@ -124,10 +121,7 @@ export class CertificateService {
    * malformed message), so that logs and metrics see every call.
    */
   refuse(error: unknown): void {
-    const domainError =
-      error instanceof MeshCaError
-        ? error
-        : new MeshCaError('internal', 'ERR_INTERNAL', errorMessage(error), { cause: error });
+    const domainError = asMeshCaError(error);
     this.#finish(this.#deps.logger, domainError, performance.now());
   }
 
@@ -233,4 +227,11 @@ export class CertificateService {
 function keyLabel(key: { readonly curve: string | undefined; readonly bits: number }): string {
   if (key.curve !== undefined) return key.curve;
   return [2048, 3072, 4096].includes(key.bits) ? `RSA-${key.bits}` : 'RSA-other';
+}
+
+/** A domain error as is; anything else is a bug, reported as an internal error. */
+function asMeshCaError(error: unknown): MeshCaError {
+  return error instanceof MeshCaError
+    ? error
+    : new MeshCaError('internal', 'ERR_INTERNAL', errorMessage(error), { cause: error });
 }
