@@ -6,64 +6,97 @@
  * caller throws a {@link MeshCaError} whose `code` is stable and whose client-facing text is safe
  * to send (it names the rule broken and never echoes secrets).
  *
+ * Every code belongs to exactly one kind, in one catalogue ({@link ERROR_CATALOGUE}); each kind's
+ * subclass accepts only the codes of its kind, so the compiler refuses a code used with the wrong
+ * kind.
+ *
+ * Errors that never reach a gRPC client stand apart on purpose and extend `Error` directly: they
+ * are about the operator's input, not a caller's, and have no kind or status — `ConfigError`
+ * (settings), `UsageError` (command line), `CaMaterialError` (the CA files given to meshca),
+ * `KubeApiError` (an answer of the API server, wrapped into a MeshCaError where a request
+ * depends on it) and `DerError` (a DER decoding failure, always rethrown as a CSR error).
+ *
  * @module
  */
 
 /** How a failure is reported to a client. */
 export type ErrorKind = 'unauthenticated' | 'invalid' | 'denied' | 'unavailable' | 'internal';
 
-/** Stable error codes. Logs, metrics (`reason` label) and tests key on these. */
-export type MeshCaErrorCode =
-  // authentication (client sees an opaque message)
-  | 'ERR_AUTH_NO_TOKEN'
-  | 'ERR_AUTH_TOKEN_INVALID'
-  | 'ERR_AUTH_TOKEN_NOT_SERVICE_ACCOUNT'
-  | 'ERR_AUTH_UNKNOWN_CLUSTER'
-  | 'ERR_AUTH_NOT_TLS'
-  | 'ERR_IMPERSONATION_DENIED'
-  // request shape and CSR content
-  | 'ERR_REQUEST_INVALID'
-  | 'ERR_TTL_INVALID'
-  | 'ERR_CSR_MISSING'
-  | 'ERR_CSR_TOO_LARGE'
-  | 'ERR_CSR_PEM'
-  | 'ERR_CSR_DER'
-  | 'ERR_CSR_VERSION'
-  | 'ERR_CSR_SUBJECT_CN'
-  | 'ERR_CSR_SUBJECT_ATTRIBUTE'
-  | 'ERR_CSR_ATTRIBUTE'
-  | 'ERR_CSR_EXTENSION_FORBIDDEN'
-  | 'ERR_CSR_EXTENSION_DUPLICATE'
-  | 'ERR_CSR_EXTENSION_MALFORMED'
-  | 'ERR_CSR_KEY_USAGE'
-  | 'ERR_CSR_EXT_KEY_USAGE'
-  | 'ERR_CSR_SAN_MISSING'
-  | 'ERR_CSR_SAN_FORBIDDEN_TYPE'
-  | 'ERR_CSR_SAN_COUNT'
-  | 'ERR_CSR_KEY_ALGORITHM'
-  | 'ERR_CSR_KEY_SIZE'
-  | 'ERR_CSR_KEY_CURVE'
-  | 'ERR_CSR_SIGNATURE_ALGORITHM'
-  | 'ERR_CSR_SIGNATURE'
-  | 'ERR_IDENTITY_INVALID'
-  // authorization
-  | 'ERR_CSR_IDENTITY_NOT_OWNED'
-  // server side
-  | 'ERR_CA_NOT_READY'
-  | 'ERR_CA_EXPIRED'
-  | 'ERR_TOKEN_REVIEW_UNAVAILABLE'
-  | 'ERR_DEADLINE'
-  | 'ERR_OVERLOADED'
-  | 'ERR_SIGNING_FAILED'
-  | 'ERR_INTERNAL';
+/** One code: its kind, and the fixed sentence a client sees when the detail must stay ours. */
+interface CatalogueEntry {
+  readonly kind: ErrorKind;
+  /** Overrides the kind's default client sentence. */
+  readonly client?: string;
+}
+
+/**
+ * Every stable error code. Logs, metrics (the `reason` label), the ledger and tests key on these;
+ * the README's error table describes them by kind.
+ */
+export const ERROR_CATALOGUE = {
+  // Authentication: the client sees only "authentication failed".
+  ERR_AUTH_NO_TOKEN: { kind: 'unauthenticated' },
+  ERR_AUTH_TOKEN_INVALID: { kind: 'unauthenticated' },
+  ERR_AUTH_TOKEN_NOT_SERVICE_ACCOUNT: { kind: 'unauthenticated' },
+  ERR_AUTH_UNKNOWN_CLUSTER: { kind: 'unauthenticated' },
+  ERR_IMPERSONATION_DENIED: { kind: 'unauthenticated', client: 'impersonation not authorized' },
+  // Request shape and CSR content: the client sees the message, which names the rule.
+  ERR_REQUEST_INVALID: { kind: 'invalid' },
+  ERR_TTL_INVALID: { kind: 'invalid' },
+  ERR_CSR_MISSING: { kind: 'invalid' },
+  ERR_CSR_TOO_LARGE: { kind: 'invalid' },
+  ERR_CSR_PEM: { kind: 'invalid' },
+  ERR_CSR_DER: { kind: 'invalid' },
+  ERR_CSR_VERSION: { kind: 'invalid' },
+  ERR_CSR_SUBJECT_CN: { kind: 'invalid' },
+  ERR_CSR_SUBJECT_ATTRIBUTE: { kind: 'invalid' },
+  ERR_CSR_ATTRIBUTE: { kind: 'invalid' },
+  ERR_CSR_EXTENSION_FORBIDDEN: { kind: 'invalid' },
+  ERR_CSR_EXTENSION_DUPLICATE: { kind: 'invalid' },
+  ERR_CSR_EXTENSION_MALFORMED: { kind: 'invalid' },
+  ERR_CSR_KEY_USAGE: { kind: 'invalid' },
+  ERR_CSR_EXT_KEY_USAGE: { kind: 'invalid' },
+  ERR_CSR_SAN_MISSING: { kind: 'invalid' },
+  ERR_CSR_SAN_FORBIDDEN_TYPE: { kind: 'invalid' },
+  ERR_CSR_SAN_COUNT: { kind: 'invalid' },
+  ERR_CSR_KEY_ALGORITHM: { kind: 'invalid' },
+  ERR_CSR_KEY_SIZE: { kind: 'invalid' },
+  ERR_CSR_KEY_CURVE: { kind: 'invalid' },
+  ERR_CSR_SIGNATURE_ALGORITHM: { kind: 'invalid' },
+  ERR_CSR_SIGNATURE: { kind: 'invalid' },
+  ERR_IDENTITY_INVALID: { kind: 'invalid' },
+  // Authorization: the client sees the message, which names the rule.
+  ERR_CSR_IDENTITY_NOT_OWNED: { kind: 'denied' },
+  ERR_POLICY_DENIED: { kind: 'denied' },
+  // Transient conditions: the client retries.
+  ERR_CA_NOT_READY: { kind: 'unavailable' },
+  ERR_PODS_NOT_SYNCED: { kind: 'unavailable' },
+  ERR_TOKEN_REVIEW_UNAVAILABLE: { kind: 'unavailable' },
+  ERR_DEADLINE: { kind: 'unavailable' },
+  ERR_OVERLOADED: { kind: 'unavailable' },
+  // Server-side failures that a retry will not fix by itself.
+  ERR_CA_EXPIRED: { kind: 'internal' },
+  ERR_VALIDITY_EMPTY: { kind: 'internal' },
+  ERR_SIGNING_FAILED: { kind: 'internal' },
+  ERR_INTERNAL: { kind: 'internal' },
+} as const satisfies Readonly<Record<string, CatalogueEntry>>;
+
+/** Stable error codes. */
+export type MeshCaErrorCode = keyof typeof ERROR_CATALOGUE;
+
+/** The codes of one kind. */
+export type CodeOfKind<K extends ErrorKind> = {
+  [C in MeshCaErrorCode]: (typeof ERROR_CATALOGUE)[C]['kind'] extends K ? C : never;
+}[MeshCaErrorCode];
 
 /** Options accepted by every {@link MeshCaError} constructor. */
 export interface MeshCaErrorOptions {
   /** The underlying error, kept for logs only. */
   readonly cause?: unknown;
   /**
-   * What the client is told. Defaults to the message for `invalid` and `denied` errors (which
-   * name the rule broken), and to a fixed sentence per kind otherwise.
+   * What the client is told. Defaults to the catalogue's sentence for the code, else the message
+   * for `invalid` and `denied` errors (which name the rule broken), else a fixed sentence per
+   * kind.
    */
   readonly clientMessage?: string;
 }
@@ -77,6 +110,21 @@ const OPAQUE_CLIENT_MESSAGES: Readonly<Record<ErrorKind, string | undefined>> = 
   internal: 'internal error',
 };
 
+/**
+ * The longest client message, in UTF-8 bytes. gRPC C-core clients (Envoy, Python) and tonic
+ * (ztunnel) cap response metadata at 8 KiB and report RESOURCE_EXHAUSTED instead of our status
+ * past it; messages are short sentences, so this bound only ever cuts an echoed value.
+ */
+export const MAX_CLIENT_MESSAGE_BYTES = 512;
+
+/** Cuts `text` to {@link MAX_CLIENT_MESSAGE_BYTES} UTF-8 bytes, marking the cut. */
+export function boundClientMessage(text: string): string {
+  if (Buffer.byteLength(text, 'utf8') <= MAX_CLIENT_MESSAGE_BYTES) return text;
+  let cut = text.slice(0, MAX_CLIENT_MESSAGE_BYTES - 3);
+  while (Buffer.byteLength(cut, 'utf8') > MAX_CLIENT_MESSAGE_BYTES - 3) cut = cut.slice(0, -1);
+  return `${cut}...`;
+}
+
 /** Base class of every error a caller's input can cause. */
 export class MeshCaError extends Error {
   readonly code: MeshCaErrorCode;
@@ -84,53 +132,64 @@ export class MeshCaError extends Error {
   /** Text safe to return to the client (never contains tokens, keys or inner messages). */
   readonly clientMessage: string;
 
-  constructor(
-    kind: ErrorKind,
-    code: MeshCaErrorCode,
-    message: string,
-    options: MeshCaErrorOptions = {},
-  ) {
+  constructor(code: MeshCaErrorCode, message: string, options: MeshCaErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    const entry: CatalogueEntry = ERROR_CATALOGUE[code];
     this.name = new.target.name;
-    this.kind = kind;
+    this.kind = entry.kind;
     this.code = code;
-    this.clientMessage = options.clientMessage ?? OPAQUE_CLIENT_MESSAGES[kind] ?? message;
+    this.clientMessage = boundClientMessage(
+      options.clientMessage ?? entry.client ?? OPAQUE_CLIENT_MESSAGES[entry.kind] ?? message,
+    );
   }
 }
 
 /** The caller could not be authenticated. Clients see only "authentication failed". */
 export class UnauthenticatedError extends MeshCaError {
-  constructor(code: MeshCaErrorCode, message: string, options?: MeshCaErrorOptions) {
-    super('unauthenticated', code, message, options);
+  // Not useless: it narrows `code` to the codes of this kind (here and in the siblings below).
+  // eslint-disable-next-line @typescript-eslint/no-useless-constructor
+  constructor(code: CodeOfKind<'unauthenticated'>, message: string, options?: MeshCaErrorOptions) {
+    super(code, message, options);
   }
 }
 
 /** The request is malformed or breaks a CSR rule; the message names the rule. */
 export class InvalidRequestError extends MeshCaError {
-  constructor(code: MeshCaErrorCode, message: string, options?: MeshCaErrorOptions) {
-    super('invalid', code, message, options);
+  // eslint-disable-next-line @typescript-eslint/no-useless-constructor
+  constructor(code: CodeOfKind<'invalid'>, message: string, options?: MeshCaErrorOptions) {
+    super(code, message, options);
   }
 }
 
 /** The caller is authenticated but may not have what it asked for. */
 export class PermissionDeniedError extends MeshCaError {
-  constructor(code: MeshCaErrorCode, message: string, options?: MeshCaErrorOptions) {
-    super('denied', code, message, options);
+  // eslint-disable-next-line @typescript-eslint/no-useless-constructor
+  constructor(code: CodeOfKind<'denied'>, message: string, options?: MeshCaErrorOptions) {
+    super(code, message, options);
   }
 }
 
 /** A transient condition; clients retry (istio-agent retries UNAVAILABLE up to 5 times). */
 export class UnavailableError extends MeshCaError {
-  constructor(code: MeshCaErrorCode, message: string, options?: MeshCaErrorOptions) {
-    super('unavailable', code, message, options);
+  // eslint-disable-next-line @typescript-eslint/no-useless-constructor
+  constructor(code: CodeOfKind<'unavailable'>, message: string, options?: MeshCaErrorOptions) {
+    super(code, message, options);
   }
 }
 
 /** Something broke on our side that retrying will not fix by itself. */
 export class InternalError extends MeshCaError {
-  constructor(code: MeshCaErrorCode, message: string, options?: MeshCaErrorOptions) {
-    super('internal', code, message, options);
+  // eslint-disable-next-line @typescript-eslint/no-useless-constructor
+  constructor(code: CodeOfKind<'internal'>, message: string, options?: MeshCaErrorOptions) {
+    super(code, message, options);
   }
+}
+
+/** A domain error as is; anything else is a bug, reported as an internal error. */
+export function asMeshCaError(error: unknown): MeshCaError {
+  return error instanceof MeshCaError
+    ? error
+    : new InternalError('ERR_INTERNAL', errorMessage(error), { cause: error });
 }
 
 /** Narrows `catch (e: unknown)` to a message without assuming it is an `Error`. */

@@ -57,13 +57,20 @@ export class SigningAuthority {
    * Issues one certificate. Validity must already respect {@link CaMaterial.notAfter}.
    *
    * @throws {@link InternalError} `ERR_CA_EXPIRED` when asked to sign past the CA's lifetime,
-   * `ERR_SIGNING_FAILED` when the key refuses to sign or the result fails its own check.
+   * `ERR_VALIDITY_EMPTY` for a window that ends before it starts, `ERR_SIGNING_FAILED` when the
+   * key refuses to sign or the result fails its own check.
    */
   async issue(fields: LeafFields): Promise<IssuedCertificate> {
-    if (fields.notAfter > this.material.notAfter || fields.notBefore >= fields.notAfter) {
+    if (fields.notAfter > this.material.notAfter) {
       throw new InternalError(
         'ERR_CA_EXPIRED',
         `cannot issue a certificate valid until ${fields.notAfter.toISOString()}: the CA is valid until ${this.material.notAfter.toISOString()}`,
+      );
+    }
+    if (fields.notBefore >= fields.notAfter) {
+      throw new InternalError(
+        'ERR_VALIDITY_EMPTY',
+        `cannot issue a certificate valid from ${fields.notBefore.toISOString()} until ${fields.notAfter.toISOString()}: the window is empty (the CA is valid until ${this.material.notAfter.toISOString()})`,
       );
     }
     const { tbs, serialHex } = this.#template.build(fields);

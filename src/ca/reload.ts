@@ -13,12 +13,11 @@ import type { Clock } from '../clock.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { CaMetrics } from '../metrics/index.js';
-import { sleep } from '../util/index.js';
+import type { ReadinessCheck } from '../runtime/index.js';
 import type { CertificateAuthority } from './authority.js';
 import {
   CaMaterialError,
   loadCaMaterial,
-  readCaDirectory,
   type CaMaterial,
   type CaMaterialSource,
 } from './material.js';
@@ -115,6 +114,7 @@ export class CaReloader {
     this.#authority.install(next);
     this.#history.installed(next, now, initial);
     this.#metrics.caReload('loaded');
+    publishExpiry(this.#metrics, next);
     this.#logger.info(
       {
         origin,
@@ -132,22 +132,42 @@ export class CaReloader {
     const pending = this.#pending;
     if (pending !== undefined) this.offer(pending.source, pending.origin);
   }
+
+  /**
+   * `ca`: material is loaded and not expired; `roots`: a trust bundle is loaded. A replica that
+   * cannot sign must leave the Service.
+   */
+  readiness(): readonly ReadinessCheck[] {
+    const authority = this.#authority;
+    return [
+      {
+        name: 'ca',
+        check: () => {
+          if (!authority.ready) return 'no CA material loaded';
+          const { notAfter } = authority.current().material;
+          return notAfter > this.#clock.now()
+            ? undefined
+            : `the CA expired at ${notAfter.toISOString()}`;
+        },
+      },
+      {
+        name: 'roots',
+        check: () =>
+          authority.ready && authority.current().material.trustBundle.roots.length > 0
+            ? undefined
+            : 'no trust bundle loaded',
+      },
+    ];
+  }
 }
 
-/**
- * Offers again, every `intervalMs`, material the rotation checks refused only because it came too
- * early (for sources that report changes once, such as a watched Secret).
- */
-export async function retryRefusedMaterial(
-  reloader: CaReloader,
-  intervalMs: number,
-  signal: AbortSignal,
-): Promise<void> {
-  for (;;) {
-    await sleep(intervalMs, signal);
-    if (signal.aborted) return;
-    reloader.retryPending();
-  }
+/** The expiry of the intermediate and of the earliest root, for alerts. */
+function publishExpiry(metrics: CaMetrics, material: CaMaterial): void {
+  metrics.certificateExpiry('signing', material.signingCert.notAfter);
+  const earliestRoot = material.trustBundle.roots.reduce((a, b) =>
+    b.notAfter < a.notAfter ? b : a,
+  );
+  metrics.certificateExpiry('root', earliestRoot.notAfter);
 }
 
 /** Identifies a set of PEM texts, to skip re-verifying what did not change. */
@@ -162,30 +182,4 @@ function fingerprint(source: CaMaterialSource): string {
     hash.update(part).update('\0');
   }
   return hash.digest('hex');
-}
-
-/**
- * Polls a `cacerts` directory and offers its content whenever it changes. Polling (every few
- * seconds, only hashing small files) is used rather than inotify because Kubernetes updates
- * mounted Secrets by swapping a symlink, which inotify watches on the files miss.
- */
-export async function watchCaDirectory(
-  dir: string,
-  reloader: CaReloader,
-  intervalMs: number,
-  logger: Logger,
-  signal: AbortSignal,
-): Promise<void> {
-  for (;;) {
-    await sleep(intervalMs, signal);
-    if (signal.aborted) return;
-    try {
-      reloader.offer(await readCaDirectory(dir), dir);
-    } catch (error) {
-      logger.error(
-        { dir, err: errorMessage(error) },
-        'cannot read the CA directory; keeping the current material',
-      );
-    }
-  }
 }

@@ -7,10 +7,13 @@
  *
  * @module
  */
-import { Informer, type KubeClient, type RawObject } from '../kube/index.js';
 import { errorMessage } from '../errors.js';
+import { Informer, type InformerEvent, type KubeClient, type RawObject } from '../kube/index.js';
 import type { Logger } from '../logger.js';
+import { BackgroundLoops, type Part, type ReadinessCheck } from '../runtime/index.js';
+import { sleep } from '../util/index.js';
 import { CaMaterialError, type CaMaterialSource } from './material.js';
+import type { CaReloader } from './reload.js';
 
 interface RawSecret extends RawObject {
   readonly data?: Readonly<Record<string, string>>;
@@ -44,74 +47,113 @@ export function caSourceFromSecret(secret: RawSecret, name: string): CaMaterialS
   );
 }
 
-/** Watches one Secret and reports its material. */
-export class SecretCaSource {
+/** Options of {@link SecretCaSource}. */
+export interface SecretCaSourceOptions {
+  readonly namespace: string;
+  readonly name: string;
+  readonly requestTimeoutMs: number;
+  /** How often material refused only for now (rotation timing, not yet valid) is offered again. */
+  readonly retryIntervalMs: number;
+}
+
+/** Watches one Secret and offers its material to the {@link CaReloader}. */
+export class SecretCaSource implements Part {
+  readonly name = 'ca-source';
   readonly #informer: Informer<RawSecret>;
+  readonly #reloader: CaReloader;
+  readonly #options: SecretCaSourceOptions;
   readonly #logger: Logger;
-  readonly #name: string;
-  readonly #namespace: string;
+  readonly #loops: BackgroundLoops;
+  /** Changes seen before the first load are the first load itself, not reloads. */
+  #loaded = false;
 
   constructor(
     client: KubeClient,
-    target: { readonly namespace: string; readonly name: string },
-    options: { readonly requestTimeoutMs: number },
+    reloader: CaReloader,
+    options: SecretCaSourceOptions,
     logger: Logger,
   ) {
-    this.#name = target.name;
-    this.#namespace = target.namespace;
-    this.#logger = logger;
+    this.#reloader = reloader;
+    this.#options = options;
+    this.#logger = logger.child({ component: 'ca-source' });
+    this.#loops = new BackgroundLoops(this.#logger);
     this.#informer = new Informer<RawSecret>(
       client,
       {
         name: 'ca-secret',
-        path: `/api/v1/namespaces/${target.namespace}/secrets`,
-        fieldSelector: `metadata.name=${target.name}`,
+        path: `/api/v1/namespaces/${options.namespace}/secrets`,
+        fieldSelector: `metadata.name=${options.name}`,
         resyncMs: 0,
         requestTimeoutMs: options.requestTimeoutMs,
         transform: (raw) => raw,
       },
-      logger,
+      this.#logger,
     );
+    this.#informer.on((event, secret) => {
+      if (this.#loaded) this.#changed(event, secret);
+    });
   }
 
   /** `namespace/name`, for logs. */
   get description(): string {
-    return `secret ${this.#namespace}/${this.#name}`;
+    return `secret ${this.#options.namespace}/${this.#options.name}`;
   }
 
   /**
-   * Starts watching, calls `onChange` for every version, and resolves with the first.
+   * Loads the Secret's material once the first list is in, then follows every change.
    *
-   * @throws {@link CaMaterialError} when the Secret does not exist once the first list is in.
+   * @throws {@link CaMaterialError} when the Secret does not exist or holds invalid material.
    */
-  async start(
-    signal: AbortSignal,
-    onChange: (source: CaMaterialSource) => void,
-  ): Promise<CaMaterialSource> {
-    this.#informer.on((event, secret) => {
-      if (event === 'delete') {
-        this.#logger.error(
-          { secret: this.description },
-          'CA Secret deleted; keeping the current material',
-        );
-        return;
-      }
-      let source: CaMaterialSource;
-      try {
-        source = caSourceFromSecret(secret, this.description);
-      } catch (error) {
-        this.#logger.error(
-          { err: errorMessage(error) },
-          'CA Secret unusable; keeping the current material',
-        );
-        return;
-      }
-      onChange(source);
-    });
-    this.#informer.start(signal);
-    await this.#informer.waitForSync(signal);
-    const secret = this.#informer.get(`${this.#namespace}/${this.#name}`);
+  async start(signal: AbortSignal): Promise<void> {
+    this.#loops.link(signal);
+    await this.#informer.start(this.#loops.signal);
+    await this.#informer.waitForSync(this.#loops.signal);
+    if (this.#loops.signal.aborted) throw new CaMaterialError(`${this.description}: not loaded`);
+    const secret = this.#informer.get(`${this.#options.namespace}/${this.#options.name}`);
     if (secret === undefined) throw new CaMaterialError(`${this.description} not found`);
-    return caSourceFromSecret(secret, this.description);
+    this.#reloader.offer(caSourceFromSecret(secret, this.description), this.description);
+    this.#loaded = true;
+    this.#loops.run('retry-refused', (loopSignal) => this.#retryRefused(loopSignal));
+  }
+
+  /** Stops watching. */
+  async close(): Promise<void> {
+    await this.#loops.close();
+    await this.#informer.close();
+  }
+
+  /** The CA's own checks (`ca`, `roots`). */
+  readiness(): readonly ReadinessCheck[] {
+    return this.#reloader.readiness();
+  }
+
+  #changed(event: InformerEvent, secret: RawSecret): void {
+    if (event === 'delete') {
+      this.#logger.error(
+        { secret: this.description },
+        'CA Secret deleted; keeping the current material',
+      );
+      return;
+    }
+    try {
+      this.#reloader.offer(caSourceFromSecret(secret, this.description), this.description);
+    } catch (error) {
+      this.#logger.error(
+        { secret: this.description, err: errorMessage(error) },
+        'CA Secret unusable; keeping the current material',
+      );
+    }
+  }
+
+  /**
+   * A watched Secret reports a change once: material the rotation checks refused only because it
+   * came too early is offered again on a timer until its time comes.
+   */
+  async #retryRefused(signal: AbortSignal): Promise<void> {
+    for (;;) {
+      await sleep(this.#options.retryIntervalMs, signal);
+      if (signal.aborted) return;
+      this.#reloader.retryPending();
+    }
   }
 }

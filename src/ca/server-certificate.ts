@@ -7,6 +7,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { IssuedCertificate, SigningAuthority } from './authority.js';
 import type { SubjectAltName } from './leaf-template.js';
+import { validityWindow } from './validity.js';
 
 /** What a server certificate says. */
 export interface ServerCertificateRequest {
@@ -19,23 +20,19 @@ export interface ServerCertificateRequest {
 
 /**
  * Issues a server certificate valid for `ttlSeconds` from `now` (whole seconds, as X.509 times
- * are), never past the CA's own expiry.
+ * are), never past the CA's own expiry (`validity.ts`).
  */
-export function issueServerCertificate(
+export async function issueServerCertificate(
   authority: SigningAuthority,
   request: ServerCertificateRequest,
   now: Date,
 ): Promise<IssuedCertificate> {
-  const nowMs = Math.floor(now.getTime() / 1000) * 1000;
-  const notAfterMs = Math.min(
-    nowMs + request.ttlSeconds * 1000,
-    Math.floor(authority.material.notAfter.getTime() / 1000) * 1000,
-  );
-  return authority.issue({
+  const window = validityWindow(request, now, authority.material.notAfter);
+  return await authority.issue({
     spkiDer: request.publicKey.export({ type: 'spki', format: 'der' }),
     subjectAltNames: request.subjectAltNames,
-    notBefore: new Date(nowMs - request.backdateSeconds * 1000),
-    notAfter: new Date(notAfterMs),
+    notBefore: window.notBefore,
+    notAfter: window.notAfter,
   });
 }
 

@@ -11,11 +11,18 @@ export type {
   KubernetesConfig,
   RemoteClusterConfig,
   VerifierConfig,
-} from './schema.js';
+} from './types.js';
 export { ConfigError, buildConfig } from './schema.js';
+export type { Settings } from './settings.js';
 export type { ConfigSources, LoadedConfig } from './load.js';
 export { loadConfig, serveFlagSpec } from './load.js';
-export type { OptionKind, OptionSpec } from './options.js';
-export { OPTIONS, envName, flagName } from './options.js';
+export type {
+  OptionDeclaration,
+  OptionKind,
+  OptionSpec,
+  OptionTable,
+  SettingKey,
+} from './options.js';
+export { OPTIONS, OPTION_TABLE, envName, flagName } from './options.js';
 export { formatDuration, parseDurationMs } from './duration.js';
 export { configurationReference } from './reference.js';

@@ -11,7 +11,8 @@ import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { OPTIONS, envName, flagName } from './options.js';
-import { ConfigError, buildConfig, type Config } from './schema.js';
+import { ConfigError, buildConfig } from './schema.js';
+import type { Config } from './types.js';
 
 /** Inputs of {@link loadConfig}. */
 export interface ConfigSources {

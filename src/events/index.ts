@@ -17,3 +17,4 @@ export type {
 } from './issuance-event.js';
 export type { IssuanceGate } from './observers.js';
 export { IssuanceObservers } from './observers.js';
+export { RequestLogObserver } from './request-log.js';

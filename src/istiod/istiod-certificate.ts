@@ -20,6 +20,7 @@ import { errorMessage } from '../errors.js';
 import { Informer, apiStatus, type KubeClient, type RawObject } from '../kube/index.js';
 import type { Logger } from '../logger.js';
 import type { CaMetrics } from '../metrics/index.js';
+import { BackgroundLoops, type LeadershipFollower, type Part } from '../runtime/index.js';
 import { WorkQueue } from '../util/index.js';
 
 /** Options of {@link IstiodCertificateController}. */
@@ -56,7 +57,10 @@ export function istiodDnsNames(
 }
 
 /** Keeps `istiod-tls` valid, current and exact. */
-export class IstiodCertificateController {
+export class IstiodCertificateController implements Part, LeadershipFollower {
+  readonly name = 'istiod-tls';
+  readonly #loops: BackgroundLoops;
+  #unsubscribe: (() => void) | undefined;
   readonly #client: KubeClient;
   readonly #authority: CertificateAuthority;
   readonly #options: IstiodCertificateOptions;
@@ -68,7 +72,6 @@ export class IstiodCertificateController {
   readonly #dnsNames: readonly string[];
   #leading = false;
   #timer: NodeJS.Timeout | undefined;
-  #signal: AbortSignal = new AbortController().signal;
 
   constructor(
     client: KubeClient,
@@ -104,36 +107,53 @@ export class IstiodCertificateController {
         this.#logger.warn({ err: errorMessage(error) }, 'reconcile failed; will retry');
       },
     });
+    this.#loops = new BackgroundLoops(this.#logger);
     this.#secrets.on(() => {
-      this.#enqueue();
-    });
-    authority.onChange(() => {
       this.#enqueue();
     });
   }
 
-  /** Starts watching the Secret. */
-  start(signal: AbortSignal): void {
-    this.#signal = signal;
-    signal.addEventListener(
+  /** Starts watching the Secret and following the CA material; resolves at once. */
+  async start(signal: AbortSignal): Promise<void> {
+    this.#loops.link(signal);
+    this.#loops.signal.addEventListener(
       'abort',
       () => {
-        this.#queue.stop();
-        if (this.#timer) clearTimeout(this.#timer);
+        this.#stopWriting();
       },
       { once: true },
     );
-    this.#secrets.start(signal);
+    this.#unsubscribe = this.#authority.onChange(() => {
+      this.#enqueue();
+    });
+    await this.#secrets.start(this.#loops.signal);
+  }
+
+  /** Stops writing and watching; waits for the loops. */
+  async close(): Promise<void> {
+    this.#stopWriting();
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+    await this.#loops.close();
+    await this.#queue.close();
+    await this.#secrets.close();
   }
 
   /** Leadership changed: only the leader writes. */
   setLeading(leading: boolean): void {
     this.#leading = leading;
     if (leading) {
-      void this.#secrets.waitForSync(this.#signal).then(() => {
-        this.#enqueue();
+      this.#loops.run('catch-up', async (signal) => {
+        await this.#secrets.waitForSync(signal);
+        if (!signal.aborted) this.#enqueue();
       });
     }
+  }
+
+  #stopWriting(): void {
+    this.#queue.stop();
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 
   #enqueue(): void {
@@ -183,7 +203,7 @@ export class IstiodCertificateController {
     };
     const path = `/api/v1/namespaces/${this.#options.namespace}/secrets`;
     const timeout = AbortSignal.any([
-      this.#signal,
+      this.#loops.signal,
       AbortSignal.timeout(this.#options.requestTimeoutMs),
     ]);
     const body = {
@@ -276,6 +296,7 @@ export class IstiodCertificateController {
 
   #scheduleAt(at: Date): void {
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#loops.signal.aborted) return;
     const delay = Math.max(1000, Math.min(at.getTime() - this.#clock.now().getTime(), 2 ** 31 - 1));
     this.#timer = setTimeout(() => {
       this.#enqueue();

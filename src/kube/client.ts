@@ -9,6 +9,7 @@
  */
 import { Agent, request, type AgentOptions, type RequestOptions } from 'node:https';
 import * as k8s from '@kubernetes/client-node';
+import type { Part } from '../runtime/index.js';
 
 /** Where the client's configuration comes from. */
 export type KubeConnection =
@@ -20,15 +21,22 @@ export interface KubeClientOptions {
   readonly connection: KubeConnection;
   /** Upper bound on pooled sockets to the API server. */
   readonly maxSockets: number;
+  /** For logs. */
+  readonly clusterId?: string;
 }
 
-/** A configured client for one cluster. */
-export class KubeClient {
+/**
+ * A configured client for one cluster. A part of its own only so that its pooled sockets close
+ * last, after every part that uses it.
+ */
+export class KubeClient implements Part {
+  readonly name: string;
   readonly kubeConfig: k8s.KubeConfig;
   readonly #agent: Promise<Agent>;
   readonly #agentMiddleware: k8s.ObservableMiddleware;
 
   constructor(options: KubeClientOptions) {
+    this.name = `kube-client:${options.clusterId ?? 'local'}`;
     const kubeConfig = new k8s.KubeConfig();
     if (options.connection.mode === 'in-cluster') {
       kubeConfig.loadFromCluster();
@@ -145,9 +153,18 @@ export class KubeClient {
     });
   }
 
+  /** Nothing to start: connections open on first use. */
+  start(): Promise<void> {
+    return Promise.resolve();
+  }
+
   /** Closes pooled sockets. */
   async close(): Promise<void> {
-    (await this.#agent).destroy();
+    try {
+      (await this.#agent).destroy();
+    } catch {
+      // The agent never came to be (e.g. an unreadable CA file): nothing to close.
+    }
   }
 
   async #createAgent(maxSockets: number): Promise<Agent> {

@@ -14,3 +14,5 @@ export { LeaseElector } from './lease.js';
 export { LabelSelector } from './label-selector.js';
 export type { PodIndexOptions, PodRecord } from './pod-index.js';
 export { PodIndex } from './pod-index.js';
+export type { ApiReachabilityOptions } from './reachability.js';
+export { ApiReachability, DEFAULT_REACHABILITY } from './reachability.js';

@@ -14,6 +14,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { BackgroundLoops } from '../runtime/index.js';
 import { Backoff, sleep } from '../util/index.js';
 import type { KubeClient } from './client.js';
 
@@ -69,12 +70,13 @@ export class Informer<R> {
   #synced = false;
   #syncWaiters: (() => void)[] = [];
   #watch: AbortController | undefined;
-  #stopped = false;
+  readonly #loops: BackgroundLoops;
 
   constructor(client: KubeClient, options: InformerOptions<R>, logger: Logger) {
     this.#client = client;
     this.#options = options;
     this.#logger = logger.child({ informer: options.name });
+    this.#loops = new BackgroundLoops(this.#logger);
   }
 
   /** Registers a change handler (before {@link start}, to see the initial list as adds). */
@@ -112,29 +114,41 @@ export class Informer<R> {
     });
   }
 
-  /** Runs until `signal` aborts: list, watch, repeat. */
-  start(signal: AbortSignal): void {
-    signal.addEventListener(
+  /**
+   * Starts listing and watching in the background until {@link close} (or `signal` aborts);
+   * resolves at once: {@link waitForSync} tells when the first list is in.
+   */
+  start(signal: AbortSignal): Promise<void> {
+    this.#loops.link(signal);
+    this.#loops.signal.addEventListener(
       'abort',
       () => {
-        this.#stopped = true;
         this.#watch?.abort();
       },
       { once: true },
     );
-    void this.#run(signal);
-    if (this.#options.resyncMs > 0) void this.#resyncLoop(signal);
+    this.#loops.run('list-watch', (loopSignal) => this.#run(loopSignal));
+    if (this.#options.resyncMs > 0) {
+      this.#loops.run('resync', (loopSignal) => this.#resyncLoop(loopSignal));
+    }
+    return Promise.resolve();
+  }
+
+  /** Stops watching and waits for the loops to end. */
+  close(): Promise<void> {
+    return this.#loops.close();
   }
 
   async #run(signal: AbortSignal): Promise<void> {
     const backoff = new Backoff(500, 30_000);
-    while (!this.#stopped) {
+    while (!signal.aborted) {
       try {
         if (this.#resourceVersion === '') await this.#list(signal);
         await this.#watchOnce();
         backoff.reset();
       } catch (error) {
-        if (signal.aborted) return;
+        // The signal may have aborted while the list or watch was pending.
+        if (signal.aborted as boolean) return;
         const gone = (error as { statusCode?: number }).statusCode === 410;
         if (gone) {
           this.#resourceVersion = '';
@@ -235,7 +249,7 @@ export class Informer<R> {
         .then(
           (controller) => {
             this.#watch = controller;
-            if (this.#stopped) controller.abort();
+            if (this.#loops.signal.aborted) controller.abort();
           },
           (error: unknown) => {
             clearTimeout(watchdog);

@@ -13,6 +13,7 @@
 import type { Clock } from '../clock.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { BackgroundLoops, type Part } from '../runtime/index.js';
 import { sleep } from '../util/index.js';
 import { apiStatus, type KubeClient } from './client.js';
 
@@ -46,7 +47,9 @@ interface Lease {
 export type LeadershipListener = (leading: boolean) => void;
 
 /** Campaigns for a Lease and keeps it while it can. */
-export class LeaseElector {
+export class LeaseElector implements Part {
+  readonly name = 'leader-election';
+  readonly #loops: BackgroundLoops;
   readonly #client: KubeClient;
   readonly #options: LeaderElectionOptions;
   readonly #logger: Logger;
@@ -70,6 +73,7 @@ export class LeaseElector {
       identity: options.identity,
     });
     this.#clock = clock;
+    this.#loops = new BackgroundLoops(this.#logger);
   }
 
   /** True while this replica holds the Lease. */
@@ -82,9 +86,16 @@ export class LeaseElector {
     this.#listeners.push(listener);
   }
 
-  /** Campaigns until `signal` aborts; then releases the Lease if held. */
+  /** Campaigns in the background until {@link close}; resolves at once. */
   start(signal: AbortSignal): Promise<void> {
-    return this.#loop(signal);
+    this.#loops.link(signal);
+    this.#loops.run('campaign', (loopSignal) => this.#loop(loopSignal));
+    return Promise.resolve();
+  }
+
+  /** Stops campaigning: the writers stop first, then the Lease is released if held. */
+  close(): Promise<void> {
+    return this.#loops.close();
   }
 
   async #loop(signal: AbortSignal): Promise<void> {

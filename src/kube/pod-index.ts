@@ -8,6 +8,7 @@
  * @module
  */
 import type { Logger } from '../logger.js';
+import type { Part, ReadinessCheck } from '../runtime/index.js';
 import type { KubeClient } from './client.js';
 import { Informer, type RawObject } from './informer.js';
 
@@ -32,12 +33,15 @@ export interface PodIndexOptions {
 }
 
 /** An index of unfinished pods by identity and node. */
-export class PodIndex {
+export class PodIndex implements Part {
+  readonly name: string;
   readonly #informer: Informer<PodRecord>;
   /** `namespace/serviceAccount@node` → keys of pods. */
   readonly #byIdentityAndNode = new Map<string, Set<string>>();
 
-  constructor(client: KubeClient, options: PodIndexOptions, logger: Logger) {
+  /** @param clusterId Names the index in logs and readiness (`pods` for the local cluster). */
+  constructor(client: KubeClient, options: PodIndexOptions, logger: Logger, clusterId?: string) {
+    this.name = clusterId === undefined ? 'pods' : `pods:${clusterId}`;
     this.#informer = new Informer<PodRecord>(
       client,
       {
@@ -66,9 +70,24 @@ export class PodIndex {
     });
   }
 
-  /** Starts watching pods. */
-  start(signal: AbortSignal): void {
-    this.#informer.start(signal);
+  /** Starts watching pods; resolves at once (readiness says when the first list is in). */
+  start(signal: AbortSignal): Promise<void> {
+    return this.#informer.start(signal);
+  }
+
+  /** Stops watching. */
+  close(): Promise<void> {
+    return this.#informer.close();
+  }
+
+  /** Not ready until the first list is in: before that, absence proves nothing. */
+  readiness(): readonly ReadinessCheck[] {
+    return [
+      {
+        name: this.name,
+        check: () => (this.synced ? undefined : 'pod index not loaded'),
+      },
+    ];
   }
 
   /** True once the first list is loaded: before that, absence proves nothing. */
@@ -84,6 +103,18 @@ export class PodIndex {
   /** The pod `namespace/name`, when it exists and is not finished. */
   pod(namespace: string, name: string): PodRecord | undefined {
     return this.#informer.get(`${namespace}/${name}`);
+  }
+
+  /** Unfinished pods of `namespace/serviceAccount` scheduled on `nodeName`. */
+  podsOnNode(namespace: string, serviceAccount: string, nodeName: string): PodRecord[] {
+    const keys = this.#byIdentityAndNode.get(indexKey(namespace, serviceAccount, nodeName));
+    if (keys === undefined) return [];
+    const pods: PodRecord[] = [];
+    for (const key of keys) {
+      const pod = this.#informer.get(key);
+      if (pod !== undefined) pods.push(pod);
+    }
+    return pods;
   }
 
   /** True when an unfinished pod of `namespace/serviceAccount` is scheduled on `nodeName`. */

@@ -5,11 +5,11 @@
  *
  * @module
  */
+import type { IssuanceOutcome } from '../events/index.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** How a CreateCertificate call ended; the `outcome` label. */
-export type RequestOutcome =
-  'issued' | 'unauthenticated' | 'invalid' | 'denied' | 'unavailable' | 'internal';
+export type RequestOutcome = IssuanceOutcome;
 
 /** The metrics of the issuance path. */
 export class CaMetrics {
@@ -17,13 +17,13 @@ export class CaMetrics {
   readonly #requests: Counter<'outcome' | 'reason'>;
   readonly #duration: Histogram<'outcome'>;
   readonly #issued: Counter<'key_algorithm' | 'ttl_adjustment' | 'auth_method'>;
-  readonly #inFlight: Gauge;
   readonly #tokenCache: Counter<'outcome'>;
   readonly #expiry: Gauge<'certificate'>;
   readonly #caReloads: Counter<'result'>;
   readonly #trustBundleWrites: Counter<'action'>;
   readonly #reconcileErrors: Counter<'controller'>;
   readonly #leader: Gauge;
+  #inFlightSource: () => number = () => 0;
 
   constructor(options: { readonly collectProcessMetrics: boolean }) {
     this.registry = new Registry();
@@ -48,10 +48,14 @@ export class CaMetrics {
       labelNames: ['key_algorithm', 'ttl_adjustment', 'auth_method'],
       registers,
     });
-    this.#inFlight = new Gauge({
+    const inFlight = (): number => this.#inFlightSource();
+    new Gauge({
       name: 'meshca_certificate_requests_in_flight',
       help: 'CreateCertificate calls being processed.',
       registers,
+      collect() {
+        this.set(inFlight());
+      },
     });
     this.#tokenCache = new Counter({
       name: 'meshca_token_cache_total',
@@ -120,9 +124,9 @@ export class CaMetrics {
     });
   }
 
-  /** Adjusts the in-flight gauge by `delta`. */
-  inFlight(delta: 1 | -1): void {
-    this.#inFlight.inc(delta);
+  /** Reads the in-flight gauge from `count` at every scrape (the service keeps the count). */
+  trackInFlight(count: () => number): void {
+    this.#inFlightSource = count;
   }
 
   /** Records a token cache lookup. */

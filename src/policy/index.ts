@@ -1,8 +1,14 @@
 /**
- * Issuance policy: the rules that decide what a certificate looks like (validity today; the
- * layered central/local policy of GOVERNANCE.md builds on this folder).
+ * Issuance decisions: the decision seam and meshca's own lifetime limits.
  *
  * @module
  */
-export type { TtlAdjustment, TtlOptions, ValidityWindow } from './ttl.js';
-export { TtlPolicy } from './ttl.js';
+export type {
+  Decision,
+  DecisionKey,
+  DecisionRequest,
+  IssuanceDecider,
+  TtlAdjustment,
+} from './decision.js';
+export type { TtlChoice, TtlOptions } from './ttl.js';
+export { SERVER_LAYER, TTL_RULE, TtlPolicy } from './ttl.js';

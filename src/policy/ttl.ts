@@ -1,5 +1,6 @@
 /**
- * Validity windows of workload certificates.
+ * meshca's own lifetime limits, the first {@link IssuanceDecider} (layer `server`, rule `ttl`):
+ * it always allows and settles the lifetime.
  *
  * - A non-positive request means the default TTL (istiod: `validity_duration <= 0`).
  * - Above the maximum is **clamped** to the maximum, not refused. istiod refuses; istio-csr
@@ -9,39 +10,38 @@
  *   (ISTIO-CONTRACT.md §2.6, §3).
  * - Below the minimum is raised to the minimum, so that a misconfigured client cannot turn
  *   renewals into a request storm.
- * - notBefore is backdated (istiod: 2 minutes) to absorb clock skew; notAfter = now + TTL and
- *   never past the CA's own expiry (Istio >= 1.31 clamps the same way).
+ *
+ * The window itself (whole seconds, the backdate, the CA's expiry) is the signer's
+ * (`ca/validity.ts`).
  *
  * @module
  */
-import type { Clock } from '../clock.js';
-import { InternalError } from '../errors.js';
+import type { Decision, DecisionRequest, IssuanceDecider, TtlAdjustment } from './decision.js';
 
 /** Validated at startup: `minTtlSeconds <= defaultTtlSeconds <= maxTtlSeconds`. */
 export interface TtlOptions {
   readonly defaultTtlSeconds: number;
   readonly maxTtlSeconds: number;
   readonly minTtlSeconds: number;
-  /** Moves notBefore back to absorb clock skew. */
+  /** Moves notBefore back to absorb clock skew (applied by the signer). */
   readonly backdateSeconds: number;
 }
 
-/** Why the TTL differs from what was asked; a metric label. */
-export type TtlAdjustment = 'none' | 'default' | 'max' | 'min' | 'ca-expiry';
-
-/** The validity of one certificate. */
-export interface ValidityWindow {
-  readonly notBefore: Date;
-  readonly notAfter: Date;
+/** A lifetime and why it differs from the one asked for. */
+export interface TtlChoice {
+  readonly ttlSeconds: number;
   readonly adjustment: TtlAdjustment;
 }
 
-/** Turns a requested TTL into a validity window. */
-export class TtlPolicy {
-  readonly #options: TtlOptions;
-  readonly #clock: Clock;
+/** The layer and rule name of meshca's own limits in decisions, logs and the ledger. */
+export const SERVER_LAYER = 'server';
+export const TTL_RULE = 'ttl';
 
-  constructor(options: TtlOptions, clock: Clock) {
+/** Settles the lifetime of a certificate within meshca's limits. */
+export class TtlPolicy implements IssuanceDecider {
+  readonly #options: TtlOptions;
+
+  constructor(options: TtlOptions) {
     // Stated positively so that NaN fails every comparison and is refused.
     if (!(
       options.minTtlSeconds > 0 &&
@@ -51,44 +51,39 @@ export class TtlPolicy {
       throw new TypeError('TTL options must satisfy 0 < min <= default <= max');
     }
     this.#options = options;
-    this.#clock = clock;
+  }
+
+  /** The server's limits, for layers that narrow them. */
+  get options(): TtlOptions {
+    return this.#options;
   }
 
   /**
    * @param requestedSeconds `IstioCertificateRequest.validity_duration` (int64, so a bigint).
-   * @param caNotAfter Expiry of the signing path; a leaf never outlives it.
-   * @throws {@link InternalError} `ERR_CA_EXPIRED` when the CA has expired.
    */
-  window(requestedSeconds: bigint, caNotAfter: Date): ValidityWindow {
-    const { defaultTtlSeconds, maxTtlSeconds, minTtlSeconds, backdateSeconds } = this.#options;
-    let ttlSeconds: number;
-    let adjustment: TtlAdjustment = 'none';
-    if (requestedSeconds <= 0n) {
-      ttlSeconds = defaultTtlSeconds;
-      adjustment = 'default';
-    } else if (requestedSeconds > BigInt(maxTtlSeconds)) {
-      ttlSeconds = maxTtlSeconds;
-      adjustment = 'max';
-    } else if (requestedSeconds < BigInt(minTtlSeconds)) {
-      ttlSeconds = minTtlSeconds;
-      adjustment = 'min';
-    } else {
-      ttlSeconds = Number(requestedSeconds);
+  ttl(requestedSeconds: bigint): TtlChoice {
+    const { defaultTtlSeconds, maxTtlSeconds, minTtlSeconds } = this.#options;
+    if (requestedSeconds <= 0n) return { ttlSeconds: defaultTtlSeconds, adjustment: 'default' };
+    if (requestedSeconds > BigInt(maxTtlSeconds)) {
+      return { ttlSeconds: maxTtlSeconds, adjustment: 'max' };
     }
-    // X.509 times have whole seconds; truncate now so that notAfter - notBefore is exact.
-    const nowMs = Math.floor(this.#clock.now().getTime() / 1000) * 1000;
-    if (caNotAfter.getTime() <= nowMs) {
-      throw new InternalError('ERR_CA_EXPIRED', `the CA expired at ${caNotAfter.toISOString()}`);
+    if (requestedSeconds < BigInt(minTtlSeconds)) {
+      return { ttlSeconds: minTtlSeconds, adjustment: 'min' };
     }
-    let notAfterMs = nowMs + ttlSeconds * 1000;
-    if (notAfterMs > caNotAfter.getTime()) {
-      notAfterMs = Math.floor(caNotAfter.getTime() / 1000) * 1000;
-      adjustment = 'ca-expiry';
-    }
-    return {
-      notBefore: new Date(nowMs - backdateSeconds * 1000),
-      notAfter: new Date(notAfterMs),
-      adjustment,
-    };
+    return { ttlSeconds: Number(requestedSeconds), adjustment: 'none' };
+  }
+
+  /** Always allows; the decision carries the lifetime. */
+  decide(request: DecisionRequest): Promise<Decision> {
+    const { ttlSeconds, adjustment } = this.ttl(request.requestedTtlSeconds);
+    return Promise.resolve({
+      effect: 'allow',
+      layer: SERVER_LAYER,
+      rule: TTL_RULE,
+      reason: undefined,
+      audits: [],
+      ttlSeconds,
+      ttlAdjustment: adjustment,
+    });
   }
 }

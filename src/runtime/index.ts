@@ -4,7 +4,7 @@
  *
  * @module
  */
-export type { Part, ReadinessCheck } from './part.js';
+export type { LeadershipFollower, Part, ReadinessCheck } from './part.js';
 export type { Readiness } from './runner.js';
 export { PartRunner } from './runner.js';
 export { BackgroundLoops } from './loops.js';

@@ -39,3 +39,11 @@ export interface Part {
   /** The part's readiness conditions. */
   readiness?(): readonly ReadinessCheck[];
 }
+
+/**
+ * A part that writes to the cluster only while this replica leads (the Lease holder), and only
+ * watches otherwise, so that a new leader starts warm.
+ */
+export interface LeadershipFollower {
+  setLeading(leading: boolean): void;
+}

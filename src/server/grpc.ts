@@ -10,12 +10,17 @@ import { HealthImplementation } from 'grpc-health-check';
 import type { RequestCredentials } from '../auth/index.js';
 import { InvalidRequestError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { Part, ReadinessCheck } from '../runtime/index.js';
 import type { IstioCertificateRequest__Output } from '../gen/istio/v1/auth/IstioCertificateRequest.js';
 import type { IstioCertificateResponse } from '../gen/istio/v1/auth/IstioCertificateResponse.js';
 import { CERTIFICATE_SERVICE_NAME, loadIstioCaProto } from './proto.js';
 import type { CertificateRequest, CertificateService } from './service.js';
 import { toGrpcStatus } from './status.js';
-import type { RotatingServerCredentials } from './tls.js';
+
+/** Where the listener's TLS credentials come from (the serving certificate, once issued). */
+export interface CredentialsSource {
+  readonly credentials: grpc.ServerCredentials;
+}
 
 /** Options of {@link CaGrpcServer}. */
 export interface GrpcServerOptions {
@@ -69,20 +74,22 @@ function listValues(values: readonly string[]): string[] {
 }
 
 /** The gRPC server: Istio's certificate service plus grpc.health.v1. */
-export class CaGrpcServer {
+export class CaGrpcServer implements Part {
+  readonly name = 'grpc';
   readonly #server: grpc.Server;
+  #listening = false;
   readonly #health = new HealthImplementation({
     '': 'NOT_SERVING',
     [CERTIFICATE_SERVICE_NAME]: 'NOT_SERVING',
   });
-  readonly #credentials: RotatingServerCredentials;
+  readonly #credentials: CredentialsSource;
   readonly #options: GrpcServerOptions;
   readonly #logger: Logger;
   #port: number | undefined;
 
   constructor(
     service: CertificateService,
-    credentials: RotatingServerCredentials,
+    credentials: CredentialsSource,
     logger: Logger,
     options: GrpcServerOptions,
   ) {
@@ -151,16 +158,27 @@ export class CaGrpcServer {
     return this.#port;
   }
 
-  /** Binds and starts serving; resolves with the bound port. */
-  async start(): Promise<number> {
+  /** Binds, starts serving and reports SERVING on grpc.health.v1. */
+  async start(): Promise<void> {
     this.#port = await new Promise<number>((resolve, reject) => {
-      this.#server.bindAsync(this.#options.listen, this.#credentials, (error, port) => {
+      this.#server.bindAsync(this.#options.listen, this.#credentials.credentials, (error, port) => {
         if (error) reject(error);
         else resolve(port);
       });
     });
+    this.#listening = true;
+    this.setServing(true);
     this.#logger.info({ listen: this.#options.listen, port: this.#port }, 'gRPC listening');
-    return this.#port;
+  }
+
+  /** `grpc`: the listener is up. */
+  readiness(): readonly ReadinessCheck[] {
+    return [
+      {
+        name: 'grpc',
+        check: () => (this.#listening ? undefined : 'gRPC listener not started'),
+      },
+    ];
   }
 
   /** Reports the service as serving (or not) on grpc.health.v1. */
@@ -171,7 +189,9 @@ export class CaGrpcServer {
   }
 
   /** Stops accepting calls, lets in-flight ones finish within the grace period, then closes. */
-  async stop(): Promise<void> {
+  async close(): Promise<void> {
+    if (!this.#listening) return;
+    this.#listening = false;
     this.setServing(false);
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {

@@ -10,16 +10,18 @@ export type {
   CertificateResponse,
   CertificateServiceDeps,
   CertificateServiceOptions,
+  CsrChecker,
+  PodDirectory,
 } from './service.js';
 export { CertificateService } from './service.js';
-export type { GrpcServerOptions } from './grpc.js';
+export type { CredentialsSource, GrpcServerOptions } from './grpc.js';
 export { CaGrpcServer, decodeRequest } from './grpc.js';
 export { toGrpcStatus } from './status.js';
 export type { ServingIdentity } from './tls.js';
 export { RotatingServerCredentials } from './tls.js';
 export type { ServingCertificateOptions } from './serving-certificate.js';
 export { ServingCertificate, ipBytes } from './serving-certificate.js';
-export type { OpsHttpOptions, ReadinessCheck } from './ops-http.js';
+export type { OpsHttpOptions } from './ops-http.js';
 export { OpsHttpServer, splitHostPort } from './ops-http.js';
 export {
   CERTIFICATE_SERVICE_NAME,

@@ -13,12 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { CaMetrics } from '../metrics/index.js';
-
-/** One named readiness condition; returns `undefined` when satisfied, else the reason. */
-export interface ReadinessCheck {
-  readonly name: string;
-  check(): string | undefined;
-}
+import type { Part, Readiness } from '../runtime/index.js';
 
 /** Options of {@link OpsHttpServer}. */
 export interface OpsHttpOptions {
@@ -27,14 +22,23 @@ export interface OpsHttpOptions {
 }
 
 /** Serves /healthz, /readyz and /metrics. */
-export class OpsHttpServer {
+export class OpsHttpServer implements Part {
+  readonly name = 'ops-http';
   readonly #server: Server;
-  readonly #checks: ReadinessCheck[] = [];
+  readonly #readiness: () => Readiness;
   readonly #options: OpsHttpOptions;
   readonly #logger: Logger;
+  #port: number | undefined;
 
-  constructor(metrics: CaMetrics, logger: Logger, options: OpsHttpOptions) {
+  /** @param readiness The state of every readiness check (the part runner's). */
+  constructor(
+    metrics: CaMetrics,
+    readiness: () => Readiness,
+    logger: Logger,
+    options: OpsHttpOptions,
+  ) {
     this.#options = options;
+    this.#readiness = readiness;
     this.#logger = logger;
     this.#server = createServer((request, response) => {
       this.#route(metrics, request, response).catch((error: unknown) => {
@@ -45,21 +49,10 @@ export class OpsHttpServer {
     });
   }
 
-  /** Adds a readiness condition. */
-  addReadinessCheck(check: ReadinessCheck): void {
-    this.#checks.push(check);
-  }
-
-  /** The state of every readiness check. */
-  readiness(): { readonly ready: boolean; readonly checks: Record<string, string> } {
-    const checks: Record<string, string> = {};
-    let ready = true;
-    for (const condition of this.#checks) {
-      const reason = condition.check();
-      checks[condition.name] = reason ?? 'ok';
-      if (reason !== undefined) ready = false;
-    }
-    return { ready, checks };
+  /** The bound port, once started. */
+  get port(): number {
+    if (this.#port === undefined) throw new TypeError('ops endpoint not started');
+    return this.#port;
   }
 
   async #route(
@@ -77,7 +70,7 @@ export class OpsHttpServer {
         response.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
         return;
       case '/readyz': {
-        const state = this.readiness();
+        const state = this.#readiness();
         response
           .writeHead(state.ready ? 200 : 503, { 'content-type': 'application/json' })
           .end(`${JSON.stringify(state)}\n`);
@@ -93,8 +86,8 @@ export class OpsHttpServer {
     }
   }
 
-  /** Starts listening; resolves with the bound port. */
-  async start(): Promise<number> {
+  /** Starts listening. */
+  async start(): Promise<void> {
     const { host, port } = splitHostPort(this.#options.listen);
     await new Promise<void>((resolve, reject) => {
       this.#server.once('error', reject);
@@ -104,12 +97,13 @@ export class OpsHttpServer {
       });
     });
     const bound = (this.#server.address() as AddressInfo).port;
+    this.#port = bound;
     this.#logger.info({ listen: this.#options.listen, port: bound }, 'ops HTTP listening');
-    return bound;
   }
 
   /** Stops listening and closes idle keep-alive connections. */
-  async stop(): Promise<void> {
+  async close(): Promise<void> {
+    if (this.#port === undefined || !this.#server.listening) return;
     await new Promise<void>((resolve) => {
       this.#server.close(() => {
         resolve();

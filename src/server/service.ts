@@ -1,8 +1,10 @@
 /**
- * The CreateCertificate use case, independent of gRPC: authenticate the caller, settle the
- * identity to issue (the caller's own, or one a trusted node proxy may impersonate), validate the
- * CSR against it, pick the validity, sign, and assemble the chain in the shape Istio's clients
- * need (ISTIO-CONTRACT.md §4.2 processing order, §11 E response shape).
+ * The CreateCertificate use case, independent of gRPC, as one straight line:
+ * authenticate → settle the identity → validate the CSR → decide → sign → answer, then one
+ * {@link IssuanceEvent} to the observers (metrics, the request log, the ledger). It talks only
+ * to role interfaces (Authenticator, ImpersonationAuthorizer, CsrChecker, IssuanceDecider,
+ * Signer, IssuanceGate), so governance parts slot in without touching it
+ * (ISTIO-CONTRACT.md §4.2 processing order, §11 E response shape).
  *
  * @module
  */
@@ -13,15 +15,21 @@ import type {
   ImpersonationAuthorizer,
   RequestCredentials,
 } from '../auth/index.js';
-import type { CertificateAuthority } from '../ca/index.js';
+import type { Signer } from '../ca/index.js';
 import type { Clock } from '../clock.js';
-import type { CsrValidator } from '../csr/index.js';
-import { MeshCaError, UnauthenticatedError, UnavailableError, errorMessage } from '../errors.js';
+import type { ValidatedCsr } from '../csr/index.js';
+import {
+  PermissionDeniedError,
+  UnauthenticatedError,
+  UnavailableError,
+  asMeshCaError,
+  type MeshCaError,
+} from '../errors.js';
+import type { IssuanceGate, IssuanceObservers } from '../events/index.js';
 import { parseWorkloadSpiffeId, type SpiffeId } from '../identity/index.js';
-import type { Logger } from '../logger.js';
-import type { CaMetrics, RequestOutcome } from '../metrics/index.js';
-import type { TtlPolicy } from '../policy/index.js';
+import type { Decision, IssuanceDecider } from '../policy/index.js';
 import { raceSignal } from '../util/index.js';
+import { buildIssuanceEvent, type RequestTrace } from './issuance-event-builder.js';
 
 /** One CreateCertificate request, decoded from the wire. */
 export interface CertificateRequest {
@@ -37,16 +45,45 @@ export interface CertificateResponse {
   readonly certChain: readonly string[];
 }
 
+/** Validates a CSR against the one identity it may carry (`csr/CsrValidator`). */
+export interface CsrChecker {
+  /**
+   * @throws `InvalidRequestError` for a malformed or non-conforming CSR, `PermissionDeniedError`
+   * when it asks for another identity.
+   */
+  validate(pem: string, identity: SpiffeId): Promise<ValidatedCsr>;
+}
+
+/** What meshca's pod caches know about a pod; never asks the API server. */
+export interface PodDirectory {
+  /** The cached pod `namespace/name` of `clusterId`, if known. */
+  pod(
+    clusterId: string,
+    namespace: string,
+    name: string,
+  ): { readonly uid: string; readonly nodeName: string } | undefined;
+  /** Cached pods of `namespace/serviceAccount` on `nodeName` in `clusterId`. */
+  podsOnNode(
+    clusterId: string,
+    namespace: string,
+    serviceAccount: string,
+    nodeName: string,
+  ): readonly { readonly name: string; readonly uid: string }[];
+}
+
 /** Collaborators of {@link CertificateService}. */
 export interface CertificateServiceDeps {
   readonly authenticator: Authenticator;
   /** Absent when impersonation is not configured: every impersonation request is refused. */
   readonly impersonation: ImpersonationAuthorizer | undefined;
-  readonly csrValidator: CsrValidator;
-  readonly ttlPolicy: TtlPolicy;
-  readonly authority: CertificateAuthority;
-  readonly metrics: CaMetrics;
-  readonly logger: Logger;
+  readonly csrValidator: CsrChecker;
+  readonly decider: IssuanceDecider;
+  readonly signer: Signer;
+  /** Conditions checked before signing (e.g. the ledger can still record). */
+  readonly gates: readonly IssuanceGate[];
+  readonly observers: IssuanceObservers;
+  /** Pod caches, to record the node of a request; absent without a pod watch. */
+  readonly pods: PodDirectory | undefined;
   readonly clock: Clock;
 }
 
@@ -60,8 +97,6 @@ export interface CertificateServiceOptions {
   readonly maxInFlight: number;
 }
 
-const IMPERSONATION_DENIED = 'impersonation not authorized';
-
 /** Issues workload certificates. */
 export class CertificateService {
   readonly #deps: CertificateServiceDeps;
@@ -73,9 +108,14 @@ export class CertificateService {
     this.#options = options;
   }
 
+  /** Requests being processed now (the in-flight gauge reads it). */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
   /**
    * Handles one request. Never throws anything but {@link MeshCaError}: unexpected failures are
-   * logged and wrapped as internal errors.
+   * wrapped as internal errors. Every call, answered or refused, ends in one issuance event.
    *
    * @param signal Fires when the client cancels.
    */
@@ -84,83 +124,76 @@ export class CertificateService {
     credentials: RequestCredentials,
     signal: AbortSignal,
   ): Promise<CertificateResponse> {
-    const started = performance.now();
-    const log = this.#deps.logger.child({ requestId: randomBytes(6).toString('hex') });
-    const { metrics } = this.#deps;
+    const trace = this.#newTrace();
     if (this.#inFlight >= this.#options.maxInFlight) {
       const error = new UnavailableError('ERR_OVERLOADED', 'too many requests in flight');
-      this.#finish(log, error, started);
+      this.#finish(trace, error);
       throw error;
     }
     this.#inFlight++;
-    metrics.inFlight(1);
     try {
       const deadline = AbortSignal.any([
         signal,
         AbortSignal.timeout(this.#options.requestTimeoutMs),
       ]);
       const response = await raceSignal(
-        this.#process(request, credentials, deadline, log),
+        this.#process(request, credentials, deadline, trace),
         deadline,
         () => new UnavailableError('ERR_DEADLINE', 'request deadline exceeded'),
       );
-      this.#finish(log, undefined, started);
+      this.#finish(trace, undefined);
       return response;
     } catch (error) {
       const domainError = asMeshCaError(error);
-      this.#finish(log, domainError, started);
+      this.#finish(trace, domainError);
       throw domainError;
     } finally {
       this.#inFlight--;
-      metrics.inFlight(-1);
     }
   }
 
   /**
    * Records a request the adapter refused before it reached {@link createCertificate} (a
-   * malformed message), so that logs and metrics see every call.
+   * malformed message), so that observers see every call.
    */
   refuse(error: unknown): void {
-    const domainError = asMeshCaError(error);
-    this.#finish(this.#deps.logger, domainError, performance.now());
+    this.#finish(this.#newTrace(), asMeshCaError(error));
   }
 
   async #process(
     request: CertificateRequest,
     credentials: RequestCredentials,
     signal: AbortSignal,
-    log: Logger,
+    trace: RequestTrace,
   ): Promise<CertificateResponse> {
     const caller = await this.#deps.authenticator.authenticate(credentials, signal);
+    trace.caller = caller;
     const identity = await this.#targetIdentity(caller, request.impersonatedIdentity, signal);
+    trace.subject = identity;
     const csr = await this.#deps.csrValidator.validate(request.csrPem, identity);
-    const authority = this.#deps.authority.current();
-    const window = this.#deps.ttlPolicy.window(
-      request.validitySeconds,
-      authority.material.notAfter,
+    trace.csr = csr;
+    const decision = await this.#deps.decider.decide(
+      {
+        subject: identity,
+        caller,
+        impersonated: request.impersonatedIdentity !== undefined,
+        key: csr.key,
+        requestedTtlSeconds: request.validitySeconds,
+      },
+      signal,
     );
-    const issued = await authority.issue({
+    trace.decision = decision;
+    if (decision.effect === 'deny') throw policyDenial(decision);
+    for (const gate of this.#deps.gates) {
+      const refusal = gate.admit();
+      if (refusal !== undefined) throw refusal;
+    }
+    const issued = await this.#deps.signer.sign({
       spkiDer: csr.spkiDer,
       subjectAltNames: [{ type: 'uri', value: identity.uri }],
-      notBefore: window.notBefore,
-      notAfter: window.notAfter,
+      ttlSeconds: decision.ttlSeconds,
     });
-    this.#deps.metrics.certificateIssued(keyLabel(csr.key), window.adjustment, caller.method);
-    log.info(
-      {
-        identity: identity.uri,
-        caller: caller.identity.uri === identity.uri ? undefined : caller.identity.uri,
-        cluster: caller.clusterId,
-        pod: caller.podName,
-        serial: issued.serialHex,
-        notAfter: issued.notAfter.toISOString(),
-        ttlAdjustment: window.adjustment,
-        keyType: csr.key.curve ?? `RSA-${csr.key.bits}`,
-        csrSha256: csr.sha256,
-        issuer: issued.issuerFingerprint,
-      },
-      'certificate issued',
-    );
+    trace.issued = issued;
     // Leaf first, then one certificate per intermediate element, then the whole trust bundle as
     // the last element (ISTIO-CONTRACT.md §2.2 "Do not split root CA"; checklist 23-27).
     return {
@@ -176,10 +209,7 @@ export class CertificateService {
   ): Promise<SpiffeId> {
     if (impersonated === undefined) return caller.identity;
     const deny = (message: string, cause?: unknown): UnauthenticatedError =>
-      new UnauthenticatedError('ERR_IMPERSONATION_DENIED', message, {
-        clientMessage: IMPERSONATION_DENIED,
-        cause,
-      });
+      new UnauthenticatedError('ERR_IMPERSONATION_DENIED', message, { cause });
     if (this.#deps.impersonation === undefined) {
       throw deny(
         `${caller.identity.uri} asked to impersonate, but impersonation is not configured`,
@@ -199,39 +229,35 @@ export class CertificateService {
     return requested;
   }
 
-  #finish(log: Logger, error: MeshCaError | undefined, started: number): void {
-    const seconds = (performance.now() - started) / 1000;
-    if (error === undefined) {
-      this.#deps.metrics.requestFinished('issued', 'ok', seconds);
-      return;
-    }
-    const outcome: RequestOutcome =
-      error.kind === 'unauthenticated' ? 'unauthenticated' : error.kind;
-    this.#deps.metrics.requestFinished(outcome, error.code, seconds);
-    // The cause of a server-side failure is ours (never a client's token): log it.
-    const cause = error.cause === undefined ? undefined : errorMessage(error.cause);
-    const fields = {
-      code: error.code,
-      reason: error.message,
-      ...(cause === undefined ? {} : { cause }),
+  #newTrace(): RequestTrace {
+    return {
+      requestId: randomBytes(6).toString('hex'),
+      time: this.#deps.clock.now(),
+      started: performance.now(),
+      caller: undefined,
+      subject: undefined,
+      csr: undefined,
+      decision: undefined,
+      issued: undefined,
     };
-    if (error.kind === 'internal') {
-      log.error(fields, 'certificate request failed');
-    } else {
-      log.warn(fields, 'certificate request refused');
-    }
+  }
+
+  #finish(trace: RequestTrace, error: MeshCaError | undefined): void {
+    this.#deps.observers.notify(
+      buildIssuanceEvent(trace, error, {
+        trustDomain: this.#options.trustDomain,
+        durationMs: performance.now() - trace.started,
+        pods: this.#deps.pods,
+      }),
+    );
   }
 }
 
-/** A closed set of metric label values: the standard RSA sizes, else `RSA-other`. */
-function keyLabel(key: { readonly curve: string | undefined; readonly bits: number }): string {
-  if (key.curve !== undefined) return key.curve;
-  return [2048, 3072, 4096].includes(key.bits) ? `RSA-${key.bits}` : 'RSA-other';
-}
-
-/** A domain error as is; anything else is a bug, reported as an internal error. */
-function asMeshCaError(error: unknown): MeshCaError {
-  return error instanceof MeshCaError
-    ? error
-    : new MeshCaError('internal', 'ERR_INTERNAL', errorMessage(error), { cause: error });
+/** A deny decision as the client sees it: `policy <layer>/<rule>: <reason>`. */
+function policyDenial(decision: Decision): PermissionDeniedError {
+  const reason = decision.reason ?? 'denied';
+  return new PermissionDeniedError(
+    'ERR_POLICY_DENIED',
+    `policy ${decision.layer}/${decision.rule}: ${reason}`,
+  );
 }

@@ -22,7 +22,8 @@ import type { Clock } from '../clock.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { CaMetrics } from '../metrics/index.js';
-import type { ServingIdentity } from './tls.js';
+import type { Part } from '../runtime/index.js';
+import { RotatingServerCredentials, type ServingIdentity } from './tls.js';
 
 /** Options of {@link ServingCertificate}. */
 export interface ServingCertificateOptions {
@@ -35,8 +36,11 @@ export interface ServingCertificateOptions {
 /** Retry delay after a failed renewal. */
 const RETRY_MS = 10_000;
 
-/** Issues and renews the serving certificate. */
-export class ServingCertificate {
+/** Issues and renews the serving certificate; its {@link credentials} serve the gRPC listener. */
+export class ServingCertificate implements Part {
+  readonly name = 'serving-certificate';
+  #credentials: RotatingServerCredentials | undefined;
+  #closed = false;
   readonly #authority: CertificateAuthority;
   readonly #options: ServingCertificateOptions;
   readonly #clock: Clock;
@@ -89,12 +93,41 @@ export class ServingCertificate {
   }
 
   /**
-   * Keeps `apply` fed with a valid certificate: renews at 2/3 of the lifetime and whenever the CA
-   * material changes, until {@link stop}.
+   * The TLS credentials of the listener, always holding the current certificate.
    *
-   * @param current The certificate already in use.
+   * @throws TypeError before {@link start}.
    */
-  start(
+  get credentials(): RotatingServerCredentials {
+    if (this.#credentials === undefined) throw new TypeError('serving certificate not issued yet');
+    return this.#credentials;
+  }
+
+  /**
+   * Issues the first certificate (so that the listener can start with it), then keeps it valid:
+   * renews at 2/3 of the lifetime and whenever the CA material changes, until {@link close}.
+   *
+   * @throws `MeshCaError` when the CA cannot issue it.
+   */
+  async start(): Promise<void> {
+    const first = await this.issue();
+    const credentials = new RotatingServerCredentials(first);
+    this.#credentials = credentials;
+    this.#follow(first, (identity) => {
+      credentials.update(identity);
+    });
+  }
+
+  /** Cancels renewals. */
+  close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+    return Promise.resolve();
+  }
+
+  #follow(
     current: { readonly notBefore: Date; readonly notAfter: Date },
     apply: (identity: ServingIdentity) => void,
   ): void {
@@ -104,7 +137,7 @@ export class ServingCertificate {
       const generation = ++this.#generation;
       try {
         const next = await this.issue();
-        if (generation !== this.#generation) return;
+        if (generation !== this.#generation || this.#closed) return;
         apply(next);
         this.#logger.info(
           { reason, notAfter: next.notAfter.toISOString() },
@@ -126,14 +159,6 @@ export class ServingCertificate {
     this.#schedule(current, renew);
   }
 
-  /** Cancels renewals. */
-  stop(): void {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#unsubscribe?.();
-    this.#unsubscribe = undefined;
-  }
-
   #schedule(
     cert: { readonly notBefore: Date; readonly notAfter: Date },
     renew: (reason: string) => Promise<void>,
@@ -144,6 +169,7 @@ export class ServingCertificate {
 
   #arm(delayMs: number, renew: (reason: string) => Promise<void>): void {
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#closed) return;
     // setTimeout holds at most 2^31-1 ms (~24.8 days); longer waits re-arm in steps.
     const step = Math.min(delayMs, 2 ** 31 - 1);
     this.#timer = setTimeout(() => {

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import type { TrustBundle } from '../ca/index.js';
+import type { CertificateAuthority, TrustBundle } from '../ca/index.js';
 import { errorMessage } from '../errors.js';
 import {
   Informer,
@@ -25,6 +25,7 @@ import {
 } from '../kube/index.js';
 import type { Logger } from '../logger.js';
 import type { CaMetrics } from '../metrics/index.js';
+import { BackgroundLoops, type LeadershipFollower, type Part } from '../runtime/index.js';
 import { RateLimiter, WorkQueue } from '../util/index.js';
 
 /** The key istio-agent and ztunnel read (`constants.CACertNamespaceConfigMapDataName`). */
@@ -71,8 +72,12 @@ interface RawConfigMap extends RawObject {
 }
 
 /** Keeps `istio-ca-root-cert` right in every selected namespace. */
-export class TrustBundleDistributor {
+export class TrustBundleDistributor implements Part, LeadershipFollower {
+  readonly name: string;
   readonly #client: KubeClient;
+  readonly #authority: CertificateAuthority;
+  readonly #loops: BackgroundLoops;
+  #unsubscribe: (() => void) | undefined;
   readonly #options: TrustBundleDistributorOptions;
   readonly #logger: Logger;
   readonly #metrics: CaMetrics;
@@ -83,16 +88,23 @@ export class TrustBundleDistributor {
   readonly #limiter: RateLimiter;
   #bundle: TrustBundle | undefined;
   #leading = false;
-  #signal: AbortSignal = new AbortController().signal;
 
+  /**
+   * @param authority The bundle to publish is its current one, followed on every change.
+   * @param clusterId Names the part when it writes into a remote cluster.
+   */
   constructor(
     client: KubeClient,
+    authority: CertificateAuthority,
     options: TrustBundleDistributorOptions,
-    deps: { readonly logger: Logger; readonly metrics: CaMetrics },
+    deps: { readonly logger: Logger; readonly metrics: CaMetrics; readonly clusterId?: string },
   ) {
+    this.name = deps.clusterId === undefined ? 'trust-bundle' : `trust-bundle:${deps.clusterId}`;
     this.#client = client;
+    this.#authority = authority;
     this.#options = options;
     this.#logger = deps.logger.child({ controller: 'trust-bundle' });
+    this.#loops = new BackgroundLoops(this.#logger);
     this.#metrics = deps.metrics;
     this.#selector = new LabelSelector(options.namespaceSelector);
     this.#limiter = new RateLimiter(options.writesPerSecond, options.writesPerSecond * 2);
@@ -151,18 +163,36 @@ export class TrustBundleDistributor {
     });
   }
 
-  /** Starts the informers (on every replica, so that a new leader starts warm). */
-  start(signal: AbortSignal): void {
-    this.#signal = signal;
-    signal.addEventListener(
+  /**
+   * Starts the informers (on every replica, so that a new leader starts warm) and follows the
+   * authority's trust bundle. Resolves at once.
+   */
+  async start(signal: AbortSignal): Promise<void> {
+    this.#loops.link(signal);
+    this.#loops.signal.addEventListener(
       'abort',
       () => {
         this.#queue.stop();
       },
       { once: true },
     );
-    this.#namespaces.start(signal);
-    this.#configMaps.start(signal);
+    this.#unsubscribe = this.#authority.onChange((next) => {
+      this.setBundle(next.material.trustBundle);
+    });
+    if (this.#authority.ready) this.setBundle(this.#authority.current().material.trustBundle);
+    await this.#namespaces.start(this.#loops.signal);
+    await this.#configMaps.start(this.#loops.signal);
+  }
+
+  /** Stops writing and watching; waits for the loops. */
+  async close(): Promise<void> {
+    this.#queue.stop();
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+    await this.#loops.close();
+    await this.#queue.close();
+    await this.#namespaces.close();
+    await this.#configMaps.close();
   }
 
   /** Publishes `bundle` everywhere (now, or once this replica leads). */
@@ -176,11 +206,12 @@ export class TrustBundleDistributor {
   setLeading(leading: boolean): void {
     this.#leading = leading;
     if (leading) {
-      void Promise.all([
-        this.#namespaces.waitForSync(this.#signal),
-        this.#configMaps.waitForSync(this.#signal),
-      ]).then(() => {
-        this.#enqueueAll();
+      this.#loops.run('catch-up', async (signal) => {
+        await Promise.all([
+          this.#namespaces.waitForSync(signal),
+          this.#configMaps.waitForSync(signal),
+        ]);
+        if (!signal.aborted) this.#enqueueAll();
       });
     }
   }
@@ -204,13 +235,13 @@ export class TrustBundleDistributor {
     const existing = this.#configMaps.get(`${name}/${this.#options.configMapName}`);
     const path = `/api/v1/namespaces/${name}/configmaps`;
     const timeout = AbortSignal.any([
-      this.#signal,
+      this.#loops.signal,
       AbortSignal.timeout(this.#options.requestTimeoutMs),
     ]);
 
     if (!wanted) {
       if (existing?.labels[MANAGED_BY_LABEL] !== MANAGED_BY_VALUE) return;
-      await this.#limiter.take(this.#signal);
+      await this.#limiter.take(this.#loops.signal);
       await this.#write(() =>
         this.#client.requestJson('DELETE', `${path}/${existing.name}`, undefined, timeout),
       );
@@ -222,7 +253,7 @@ export class TrustBundleDistributor {
       return;
     }
     if (existing === undefined) {
-      await this.#limiter.take(this.#signal);
+      await this.#limiter.take(this.#loops.signal);
       await this.#write(() =>
         this.#client.requestJson(
           'POST',
@@ -262,7 +293,7 @@ export class TrustBundleDistributor {
       data: { [ROOT_CERT_KEY]: bundle.pem },
     };
     delete replacement.binaryData;
-    await this.#limiter.take(this.#signal);
+    await this.#limiter.take(this.#loops.signal);
     await this.#write(() =>
       this.#client.requestJson('PUT', `${path}/${existing.name}`, replacement, timeout),
     );

@@ -34,6 +34,8 @@ export class WorkQueue {
   readonly #backoffs = new Map<string, Backoff>();
   #running = 0;
   #stopped = false;
+  /** Handlers running now, so that {@link close} can wait for them. */
+  readonly #processing = new Set<Promise<void>>();
 
   constructor(handler: KeyHandler, options: WorkQueueOptions) {
     this.#handler = handler;
@@ -68,6 +70,12 @@ export class WorkQueue {
     this.#retries.clear();
   }
 
+  /** Stops taking work and waits for the handlers already running to finish. */
+  async close(): Promise<void> {
+    this.stop();
+    while (this.#processing.size > 0) await Promise.all([...this.#processing]);
+  }
+
   #pump(): void {
     while (!this.#stopped && this.#running < this.#options.workers && this.#queue.length > 0) {
       const key = this.#queue.shift();
@@ -75,7 +83,9 @@ export class WorkQueue {
       this.#queued.delete(key);
       this.#active.add(key);
       this.#running++;
-      void this.#process(key);
+      const processing = this.#process(key);
+      this.#processing.add(processing);
+      void processing.finally(() => this.#processing.delete(processing));
     }
   }
 

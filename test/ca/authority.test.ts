@@ -362,19 +362,27 @@ describe('SigningAuthority.issue', () => {
       'one second past the CA lifetime',
       () => new Date(material.notAfter.getTime() + 1000),
       undefined,
+      'ERR_CA_EXPIRED',
     ],
     [
       'a year past the CA lifetime',
       () => new Date(material.notAfter.getTime() + 365 * 24 * HOUR),
       undefined,
+      'ERR_CA_EXPIRED',
     ],
     [
       'an empty window (notBefore = notAfter)',
       () => new Date(NOW.getTime()),
       () => new Date(NOW.getTime()),
+      'ERR_VALIDITY_EMPTY',
     ],
-    ['an inverted window', () => new Date(NOW.getTime()), () => new Date(NOW.getTime() + 1000)],
-  ])('refuses %s with InternalError ERR_CA_EXPIRED', async (_label, notAfter, notBefore) => {
+    [
+      'an inverted window',
+      () => new Date(NOW.getTime()),
+      () => new Date(NOW.getTime() + 1000),
+      'ERR_VALIDITY_EMPTY',
+    ],
+  ])('refuses %s with an InternalError', async (_label, notAfter, notBefore, code) => {
     const request = {
       ...fields(key),
       notAfter: notAfter(),
@@ -385,7 +393,7 @@ describe('SigningAuthority.issue', () => {
       (caught: unknown) => caught,
     );
     expect(error).toBeInstanceOf(InternalError);
-    expect(error).toMatchObject({ code: 'ERR_CA_EXPIRED', kind: 'internal' });
+    expect(error).toMatchObject({ code, kind: 'internal' });
     expect((error as Error).message).toContain(material.notAfter.toISOString());
   });
 

@@ -1,5 +1,7 @@
-import { FixedClock } from '../../src/clock.js';
+import { validityWindow } from '../../src/ca/index.js';
+import { FixedClock, type Clock } from '../../src/clock.js';
 import { InternalError } from '../../src/errors.js';
+import { workloadSpiffeId } from '../../src/identity/index.js';
 import { TtlPolicy, type TtlAdjustment, type TtlOptions } from '../../src/policy/index.js';
 
 const S = 1000;
@@ -19,10 +21,75 @@ const OPTIONS: TtlOptions = {
   backdateSeconds: 120,
 };
 
-const policy = (options: Partial<TtlOptions> = {}, at = NOW): TtlPolicy =>
-  new TtlPolicy({ ...OPTIONS, ...options }, new FixedClock(at));
+/**
+ * The lifetime the policy settles, turned into the window the signer makes of it (the CA cap
+ * lives in `ca/validity.ts`): together, what a workload certificate gets.
+ */
+class TtlWindow {
+  readonly #policy: TtlPolicy;
+  readonly #options: TtlOptions;
+  readonly #clock: Clock;
 
-describe('TtlPolicy.window', () => {
+  constructor(options: TtlOptions, clock: Clock) {
+    this.#policy = new TtlPolicy(options);
+    this.#options = options;
+    this.#clock = clock;
+  }
+
+  window(
+    requested: bigint,
+    caNotAfter: Date,
+  ): { notBefore: Date; notAfter: Date; adjustment: TtlAdjustment } {
+    const { ttlSeconds, adjustment } = this.#policy.ttl(requested);
+    const window = validityWindow(
+      { ttlSeconds, backdateSeconds: this.#options.backdateSeconds },
+      this.#clock.now(),
+      caNotAfter,
+    );
+    return {
+      notBefore: window.notBefore,
+      notAfter: window.notAfter,
+      adjustment: window.cappedByCa ? 'ca-expiry' : adjustment,
+    };
+  }
+}
+
+const policy = (options: Partial<TtlOptions> = {}, at = NOW): TtlWindow =>
+  new TtlWindow({ ...OPTIONS, ...options }, new FixedClock(at));
+
+describe('TtlPolicy.decide', () => {
+  it('always allows, as the server layer, and carries the settled lifetime', async () => {
+    const ttl = new TtlPolicy(OPTIONS);
+    const identity = workloadSpiffeId('cluster.local', 'default', 'app');
+    const decision = await ttl.decide({
+      subject: identity,
+      caller: {
+        identity,
+        namespace: 'default',
+        serviceAccount: 'app',
+        podName: undefined,
+        podUid: undefined,
+        expiresAt: undefined,
+        clusterId: 'Kubernetes',
+        method: 'jwt',
+      },
+      impersonated: false,
+      key: { algorithm: 'EC', bits: 256, curve: 'P-256' },
+      requestedTtlSeconds: BigInt(91 * DAY),
+    });
+    expect(decision).toEqual({
+      effect: 'allow',
+      layer: 'server',
+      rule: 'ttl',
+      reason: undefined,
+      audits: [],
+      ttlSeconds: 90 * DAY,
+      ttlAdjustment: 'max',
+    });
+  });
+});
+
+describe('TtlPolicy lifetime and the signing window', () => {
   it.each<[string, bigint, number, TtlAdjustment]>([
     ['zero → default', 0n, DAY, 'default'],
     ['-1 → default', -1n, DAY, 'default'],
@@ -65,7 +132,7 @@ describe('TtlPolicy.window', () => {
 
   it('follows the clock', () => {
     const clock = new FixedClock(NOW);
-    const ttl = new TtlPolicy(OPTIONS, clock);
+    const ttl = new TtlWindow(OPTIONS, clock);
     const first = ttl.window(0n, CA_NOT_AFTER);
     clock.advance(90 * S);
     const second = ttl.window(0n, CA_NOT_AFTER);

@@ -9,7 +9,7 @@ import type {
   ImpersonationAuthorizer,
   RequestCredentials,
 } from '../../src/auth/index.js';
-import { CertificateAuthority } from '../../src/ca/index.js';
+import { CertificateAuthority, LocalIntermediateSigner } from '../../src/ca/index.js';
 import { CaClient } from '../../src/client/index.js';
 import { systemClock, type Clock } from '../../src/clock.js';
 import {
@@ -20,14 +20,10 @@ import {
   type WorkloadKeyType,
 } from '../../src/csr/index.js';
 import { workloadSpiffeId } from '../../src/identity/index.js';
-import { CaMetrics } from '../../src/metrics/index.js';
+import { IssuanceObservers, RequestLogObserver } from '../../src/events/index.js';
+import { CaMetrics, IssuanceMetricsObserver } from '../../src/metrics/index.js';
 import { TtlPolicy } from '../../src/policy/index.js';
-import {
-  CaGrpcServer,
-  CertificateService,
-  RotatingServerCredentials,
-  ServingCertificate,
-} from '../../src/server/index.js';
+import { CaGrpcServer, CertificateService, ServingCertificate } from '../../src/server/index.js';
 import { createTestPki, type TestPki } from '../support/pki.js';
 import { memoryLogger } from '../support/server.js';
 
@@ -91,18 +87,23 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       authenticator,
       impersonation: options.impersonation,
       csrValidator: new CsrValidator(DEFAULT_KEY_POLICY),
-      ttlPolicy: new TtlPolicy(
-        {
-          defaultTtlSeconds: 86400,
-          maxTtlSeconds: 2 * 86400,
-          minTtlSeconds: 600,
-          backdateSeconds: 120,
-        },
+      decider: new TtlPolicy({
+        defaultTtlSeconds: 86400,
+        maxTtlSeconds: 2 * 86400,
+        minTtlSeconds: 600,
+        backdateSeconds: 120,
+      }),
+      signer: new LocalIntermediateSigner(
+        serviceAuthority,
+        { backdateSeconds: 120 },
         options.ttlClock ?? systemClock,
       ),
-      authority: serviceAuthority,
-      metrics,
-      logger,
+      gates: [],
+      observers: new IssuanceObservers(
+        [new IssuanceMetricsObserver(metrics), new RequestLogObserver(logger)],
+        logger,
+      ),
+      pods: undefined,
       clock: systemClock,
     },
     {
@@ -116,13 +117,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], ttlSeconds: 3600, backdateSeconds: 60 },
     { clock: systemClock, logger, metrics },
   );
-  const credentials = new RotatingServerCredentials(await serving.issue());
-  const server = new CaGrpcServer(service, credentials, logger, {
+  await serving.start();
+  const server = new CaGrpcServer(service, serving, logger, {
     listen: '127.0.0.1:0',
     shutdownGraceMs: 1000,
   });
-  const port = await server.start();
-  server.setServing(true);
+  await server.start();
+  const { port } = server;
   const clients: CaClient[] = [];
   return {
     pki,
@@ -141,7 +142,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
     stop: async () => {
       for (const client of clients) client.close();
-      await server.stop();
+      await server.close();
+      await serving.close();
     },
   };
 }

@@ -1,0 +1,119 @@
+/**
+ * The validated configuration: one typed, frozen object, sliced per concern so that each
+ * constructor gets only its own options.
+ *
+ * @module
+ */
+import type { JwksSource, TokenCacheOptions } from '../auth/index.js';
+import type { KeyPolicyOptions } from '../csr/index.js';
+import type { KubeConnection } from '../kube/index.js';
+import type { LOG_LEVELS } from '../logger.js';
+import type { TtlOptions } from '../policy/index.js';
+
+/** How tokens are verified. */
+export type VerifierConfig =
+  | { readonly kind: 'token-review' }
+  | { readonly kind: 'jwt'; readonly jwks: JwksSource; readonly issuer: string }
+  | { readonly kind: 'development' };
+
+/** Where CA material comes from. */
+export type CaSourceConfig =
+  | { readonly kind: 'directory'; readonly dir: string }
+  | { readonly kind: 'secret'; readonly namespace: string; readonly name: string }
+  | { readonly kind: 'development' };
+
+/** Another cluster whose proxies meshca serves (multi-cluster). */
+export interface RemoteClusterConfig {
+  readonly id: string;
+  readonly aliases: readonly string[];
+  readonly kubeconfig: string;
+}
+
+/** The Kubernetes integration, present when a cluster is configured. */
+export interface KubernetesConfig {
+  readonly namespace: string;
+  readonly podName: string;
+  readonly leaderElection: {
+    readonly enabled: boolean;
+    readonly name: string;
+    readonly leaseDurationMs: number;
+    readonly renewDeadlineMs: number;
+    readonly retryPeriodMs: number;
+  };
+  readonly trustBundle: {
+    readonly enabled: boolean;
+    readonly configMapName: string;
+    readonly namespaceSelector: string;
+    readonly excludedNamespaces: readonly string[];
+  };
+  readonly istiod: {
+    readonly enabled: boolean;
+    readonly namespace: string;
+    readonly secretName: string;
+    readonly revisions: readonly string[];
+    readonly extraDnsNames: readonly string[];
+    readonly ttlSeconds: number;
+    readonly keyType: 'ec' | 'rsa';
+  };
+  readonly controllers: {
+    readonly resyncMs: number;
+    readonly writesPerSecond: number;
+    readonly requestTimeoutMs: number;
+  };
+  /** `namespace/serviceAccount` of node proxies allowed to impersonate; empty disables. */
+  readonly trustedNodeAccounts: readonly string[];
+  readonly remoteClusters: readonly RemoteClusterConfig[];
+}
+
+/** The validated configuration of `meshca serve`. */
+export interface Config {
+  /** `development` when nothing was configured: dev PKI and the local token issuer. */
+  readonly mode: 'development' | 'production';
+  readonly stateDir: string;
+  readonly logLevel: (typeof LOG_LEVELS)[number];
+  readonly grpc: {
+    readonly listen: string;
+    readonly requestTimeoutMs: number;
+    readonly maxInFlight: number;
+    readonly shutdownGraceMs: number;
+  };
+  readonly http: { readonly listen: string };
+  readonly trustDomain: string;
+  readonly cluster: { readonly id: string; readonly aliases: readonly string[] };
+  readonly kube: KubeConnection | undefined;
+  readonly authentication: {
+    readonly audiences: readonly string[];
+    readonly verifier: VerifierConfig;
+    /** TokenReview limits, for this cluster (when it reviews) and every remote cluster. */
+    readonly tokenReview: { readonly timeoutMs: number; readonly maxConcurrent: number };
+    readonly cache: TokenCacheOptions;
+  };
+  readonly ca: {
+    readonly source: CaSourceConfig;
+    readonly verifyIssued: boolean;
+    readonly reloadIntervalMs: number;
+    readonly rotationChecks: boolean;
+  };
+  /** Undefined without a cluster. */
+  readonly kubernetes: KubernetesConfig | undefined;
+  readonly ttl: TtlOptions;
+  readonly keyPolicy: KeyPolicyOptions;
+  readonly serving: {
+    readonly dnsNames: readonly string[];
+    readonly ipAddresses: readonly string[];
+    readonly ttlSeconds: number;
+    readonly backdateSeconds: number;
+  };
+}
+
+/** Facts about the environment that decide defaults (read by `load.ts`, the only env reader). */
+export interface Environment {
+  /** True inside a Kubernetes pod (KUBERNETES_SERVICE_HOST is set). */
+  readonly inCluster: boolean;
+  /** The pod's namespace (POD_NAMESPACE or the service-account namespace file), if known. */
+  readonly podNamespace: string | undefined;
+  /** The pod's name (POD_NAME) or the host name. */
+  readonly podName: string;
+  /** Base for relative paths. */
+  readonly cwd: string;
+}
