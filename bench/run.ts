@@ -210,7 +210,13 @@ async function tokens(stateDir: string): Promise<void> {
   );
   const cached = new CachingTokenVerifier(
     verifier,
-    { ttlMs: 60_000, negativeTtlMs: 2000, maxEntries: 100_000, verifyTimeoutMs: 5000 },
+    {
+      ttlMs: 60_000,
+      staleTtlMs: 3_600_000,
+      negativeTtlMs: 2000,
+      maxEntries: 100_000,
+      verifyTimeoutMs: 5000,
+    },
     systemClock,
   );
   const count = n(2000);

@@ -74,13 +74,17 @@ export function controllers(
   const { kubernetes } = config;
   const [local] = clusters;
   if (kubernetes === undefined || local === undefined) return [];
-  runner.add(
-    new ApiReachability(
-      local.client,
-      deps.reachability ?? DEFAULT_REACHABILITY,
-      deps.logger.child({ component: 'reachability' }),
-    ),
-  );
+  for (const [position, cluster] of clusters.entries()) {
+    runner.add(
+      new ApiReachability(cluster.client, deps.reachability ?? DEFAULT_REACHABILITY, {
+        logger: deps.logger.child({ component: 'reachability', cluster: cluster.id }),
+        onChange: (reachable) => {
+          deps.metrics.kubeApiReachable(cluster.id, reachable);
+        },
+        ...(position === 0 ? {} : { clusterId: cluster.id }),
+      }),
+    );
+  }
   const followers: LeadershipFollower[] = [];
   // Proxies of every cluster verify meshca with the bundle: it goes into each cluster, written by
   // this cluster's leader.

@@ -101,7 +101,8 @@ export class IstiodCertificateController implements Part, LeadershipFollower {
     this.#queue = new WorkQueue(() => this.#reconcile(), {
       workers: 1,
       retryInitialMs: 500,
-      retryMaxMs: 30_000,
+      // A few seconds at most, so that writes resume promptly after an API-server outage.
+      retryMaxMs: 5_000,
       onError: (_key, error) => {
         this.#metrics.reconcileError('istiod-tls');
         this.#logger.warn({ err: errorMessage(error) }, 'reconcile failed; will retry');

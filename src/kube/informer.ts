@@ -54,6 +54,14 @@ export interface InformerOptions<R> {
 export type InformerHandler<R> = (event: InformerEvent, object: R, old: R | undefined) => void;
 
 const PAGE_SIZE = 500;
+/**
+ * Reconnection backoff: from half a second, doubling, capped at a few seconds (±20 % jitter, so
+ * replicas and informers do not reconnect in step). The cap bounds how long drift repair waits
+ * after an API-server outage ends: a longer one (client-go's 30 s) left deleted ConfigMaps
+ * unrepaired for half a minute after the API server was back.
+ */
+const RECONNECT_INITIAL_MS = 500;
+export const RECONNECT_MAX_MS = 5_000;
 /** The API server ends each watch after this long; we then resume from the last version. */
 const WATCH_TIMEOUT_SECONDS = 240;
 /** A watch silent for longer than the server-side timeout plus a margin is presumed dead. */
@@ -140,7 +148,7 @@ export class Informer<R> {
   }
 
   async #run(signal: AbortSignal): Promise<void> {
-    const backoff = new Backoff(500, 30_000);
+    const backoff = new Backoff(RECONNECT_INITIAL_MS, RECONNECT_MAX_MS);
     while (!signal.aborted) {
       try {
         if (this.#resourceVersion === '') await this.#list(signal);

@@ -1,7 +1,11 @@
 /**
- * Whether the API server answers: asked for its version at a fixed interval, reported as a
- * readiness check. Without an answer for `unreachableAfterMs` the check fails — until then a
- * slow answer or two does not flap readiness.
+ * Whether an API server answers: asked for its version at a fixed interval. Without an answer
+ * for `unreachableAfterMs` it counts as unreachable — a slow answer or two does not flap.
+ *
+ * Reported as an *informational* readiness check (in `/readyz` details), a metric and an alert,
+ * never as a failed readiness: during an API-server outage every replica still serves every
+ * cached identity and every locally verified token, so taking all of them out of the Service
+ * would turn a partial outage (no new TokenReviews) into a total one (no CA at all).
  *
  * @module
  */
@@ -27,18 +31,39 @@ export const DEFAULT_REACHABILITY: ApiReachabilityOptions = {
   probeTimeoutMs: 5_000,
 };
 
+/** Receives the state after every probe (the `meshca_kube_api_reachable` gauge). */
+export type ReachabilityListener = (reachable: boolean) => void;
+
 /** Probes one API server. */
 export class ApiReachability implements Part {
-  readonly name = 'kubernetes';
+  readonly name: string;
   readonly #client: KubeClient;
   readonly #options: ApiReachabilityOptions;
   readonly #loops: BackgroundLoops;
+  readonly #logger: Logger;
+  readonly #onChange: ReachabilityListener;
   #lastAnswerMs = -Infinity;
+  #reachable: boolean | undefined;
 
-  constructor(client: KubeClient, options: ApiReachabilityOptions, logger: Logger) {
+  /**
+   * @param clusterId Names the check: `kubernetes` for the local cluster (undefined), else
+   * `kubernetes:<id>`.
+   */
+  constructor(
+    client: KubeClient,
+    options: ApiReachabilityOptions,
+    deps: {
+      readonly logger: Logger;
+      readonly onChange: ReachabilityListener;
+      readonly clusterId?: string;
+    },
+  ) {
+    this.name = deps.clusterId === undefined ? 'kubernetes' : `kubernetes:${deps.clusterId}`;
     this.#client = client;
     this.#options = options;
-    this.#loops = new BackgroundLoops(logger);
+    this.#logger = deps.logger;
+    this.#onChange = deps.onChange;
+    this.#loops = new BackgroundLoops(deps.logger);
   }
 
   /** Starts probing; resolves at once. */
@@ -58,14 +83,17 @@ export class ApiReachability implements Part {
     return performance.now() - this.#lastAnswerMs;
   }
 
-  /**
-   * `kubernetes`: the API server answered in the last `unreachableAfterMs`. A replica that has
-   * never reached it is not ready.
-   */
+  /** True when the API server answered in the last `unreachableAfterMs`. */
+  get reachable(): boolean {
+    return this.silenceMs < this.#options.unreachableAfterMs;
+  }
+
+  /** `kubernetes`: informational, in `/readyz` details. */
   readiness(): readonly ReadinessCheck[] {
     return [
       {
-        name: 'kubernetes',
+        name: this.name,
+        severity: 'informational',
         check: () => {
           const since = this.silenceMs;
           if (since === Infinity) return `API server ${this.#client.server} not reached yet`;
@@ -75,6 +103,23 @@ export class ApiReachability implements Part {
         },
       },
     ];
+  }
+
+  /** Tells the listener after every probe; logs each change. */
+  #report(): void {
+    const reachable = this.reachable;
+    this.#onChange(reachable);
+    if (reachable === this.#reachable) return;
+    const first = this.#reachable === undefined;
+    this.#reachable = reachable;
+    if (reachable) {
+      this.#logger.info({ server: this.#client.server }, 'API server reachable');
+    } else if (!first || this.silenceMs !== Infinity) {
+      this.#logger.warn(
+        { server: this.#client.server, silentForMs: Math.round(this.silenceMs) },
+        'API server unreachable: cached identities are still served, new TokenReviews fail',
+      );
+    }
   }
 
   async #probe(signal: AbortSignal): Promise<void> {
@@ -88,8 +133,9 @@ export class ApiReachability implements Part {
         );
         this.#lastAnswerMs = performance.now();
       } catch {
-        // Reported through readiness.
+        // Reported through readiness details, the metric and the log line below.
       }
+      this.#report();
       await sleep(this.#options.probeIntervalMs, signal);
     }
   }

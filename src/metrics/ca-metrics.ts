@@ -23,6 +23,7 @@ export class CaMetrics {
   readonly #trustBundleWrites: Counter<'action'>;
   readonly #reconcileErrors: Counter<'controller'>;
   readonly #leader: Gauge;
+  readonly #kubeReachable: Gauge<'cluster'>;
   #inFlightSource: () => number = () => 0;
 
   constructor(options: { readonly collectProcessMetrics: boolean }) {
@@ -87,6 +88,12 @@ export class CaMetrics {
       labelNames: ['controller'],
       registers,
     });
+    this.#kubeReachable = new Gauge({
+      name: 'meshca_kube_api_reachable',
+      help: '1 while the API server of the cluster answered within the last 30 s (not part of readiness).',
+      labelNames: ['cluster'],
+      registers,
+    });
     this.#leader = new Gauge({
       name: 'meshca_leader',
       help: '1 while this replica holds the leader Lease (and writes ConfigMaps and Secrets).',
@@ -108,6 +115,11 @@ export class CaMetrics {
   /** Records a failed reconcile (retried with backoff). */
   reconcileError(controller: string): void {
     this.#reconcileErrors.inc({ controller });
+  }
+
+  /** Publishes whether the API server of `cluster` answers. */
+  kubeApiReachable(cluster: string, reachable: boolean): void {
+    this.#kubeReachable.set({ cluster }, reachable ? 1 : 0);
   }
 
   /** Publishes whether this replica leads. */

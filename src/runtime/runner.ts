@@ -10,9 +10,12 @@ import type { Part, ReadinessCheck } from './part.js';
 
 /** The state of every readiness check, as `/readyz` reports it. */
 export interface Readiness {
+  /** True when every required check passes: this replica can issue certificates. */
   readonly ready: boolean;
-  /** Each check's name and `ok` or its reason; informational ones are marked so. */
+  /** Each required check's name and `ok` or its reason. */
   readonly checks: Readonly<Record<string, string>>;
+  /** Each informational check's name and `ok` or its reason; never affects {@link ready}. */
+  readonly details: Readonly<Record<string, string>>;
 }
 
 /** Owns the start order, the stop order and readiness. */
@@ -21,6 +24,9 @@ export class PartRunner {
   readonly #started: Part[] = [];
   readonly #checks: ReadinessCheck[] = [];
   readonly #logger: Logger;
+  /** One controller per started part: each part's signal has its own few listeners. */
+  readonly #lifetimes: AbortController[] = [];
+  #unlink: (() => void) | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(logger: Logger) {
@@ -41,11 +47,27 @@ export class PartRunner {
   /**
    * Starts every part not started yet, in order. When one fails, those already started are closed
    * in reverse order and the error is rethrown.
+   *
+   * Each part gets a signal of its own, aborted when `signal` aborts or the part is closed: one
+   * listener on `signal` however many parts there are, so that a long-lived signal never
+   * collects listeners (Node warns past ten).
    */
   async start(signal: AbortSignal): Promise<void> {
+    if (this.#unlink === undefined) {
+      const abortAll = (): void => {
+        for (const lifetime of this.#lifetimes) lifetime.abort();
+      };
+      signal.addEventListener('abort', abortAll, { once: true });
+      this.#unlink = () => {
+        signal.removeEventListener('abort', abortAll);
+      };
+    }
     for (const part of this.#parts.slice(this.#started.length)) {
+      const lifetime = new AbortController();
+      this.#lifetimes.push(lifetime);
+      if (signal.aborted) lifetime.abort();
       try {
-        await part.start(signal);
+        await part.start(lifetime.signal);
       } catch (error) {
         this.#logger.error({ part: part.name, err: errorMessage(error) }, 'part failed to start');
         // Close it too: it may have started loops before it failed.
@@ -65,7 +87,10 @@ export class PartRunner {
   }
 
   async #closeAll(): Promise<void> {
-    for (const part of this.#started.reverse()) {
+    this.#unlink?.();
+    const lifetimes = this.#lifetimes.splice(0);
+    for (const [index, part] of [...this.#started.entries()].reverse()) {
+      lifetimes[index]?.abort();
       try {
         await part.close();
         this.#logger.debug({ part: part.name }, 'part closed');
@@ -85,6 +110,7 @@ export class PartRunner {
   /** Evaluates every check: ready when every required one passes. */
   readiness(): Readiness {
     const checks: Record<string, string> = {};
+    const details: Record<string, string> = {};
     let ready = true;
     for (const condition of this.checks()) {
       let reason: string | undefined;
@@ -93,11 +119,13 @@ export class PartRunner {
       } catch (error) {
         reason = `check failed: ${errorMessage(error)}`;
       }
-      const informational = condition.severity === 'informational';
-      if (reason !== undefined && !informational) ready = false;
-      checks[condition.name] =
-        reason === undefined ? 'ok' : informational ? `${reason} (informational)` : reason;
+      if (condition.severity === 'informational') {
+        details[condition.name] = reason ?? 'ok';
+      } else {
+        checks[condition.name] = reason ?? 'ok';
+        if (reason !== undefined) ready = false;
+      }
     }
-    return { ready, checks };
+    return { ready, checks, details };
   }
 }

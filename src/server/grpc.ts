@@ -78,6 +78,10 @@ export class CaGrpcServer implements Part {
   readonly name = 'grpc';
   readonly #server: grpc.Server;
   #listening = false;
+  #draining = false;
+  /** Calls received since start, and those not answered yet. */
+  #received = 0;
+  #unanswered = 0;
   readonly #health = new HealthImplementation({
     '': 'NOT_SERVING',
     [CERTIFICATE_SERVICE_NAME]: 'NOT_SERVING',
@@ -113,7 +117,13 @@ export class CaGrpcServer implements Part {
         call: grpc.ServerUnaryCall<IstioCertificateRequest__Output, IstioCertificateResponse>,
         callback: grpc.sendUnaryData<IstioCertificateResponse>,
       ) => {
-        this.#handle(service, call, callback);
+        // Every call received is counted until answered, so that a drain can say what it did.
+        this.#received++;
+        this.#unanswered++;
+        this.#handle(service, call, (error, response) => {
+          this.#unanswered--;
+          callback(error, response);
+        });
       },
     });
     this.#health.addToServer(this.#server);
@@ -171,12 +181,15 @@ export class CaGrpcServer implements Part {
     this.#logger.info({ listen: this.#options.listen, port: this.#port }, 'gRPC listening');
   }
 
-  /** `grpc`: the listener is up. */
+  /** `grpc`: the listener is up (and not draining). */
   readiness(): readonly ReadinessCheck[] {
     return [
       {
         name: 'grpc',
-        check: () => (this.#listening ? undefined : 'gRPC listener not started'),
+        check: () => {
+          if (this.#draining) return 'shutting down: draining calls in flight';
+          return this.#listening ? undefined : 'gRPC listener not started';
+        },
       },
     ];
   }
@@ -188,13 +201,25 @@ export class CaGrpcServer implements Part {
     this.#health.setStatus(CERTIFICATE_SERVICE_NAME, status);
   }
 
-  /** Stops accepting calls, lets in-flight ones finish within the grace period, then closes. */
+  /**
+   * Drains: stops accepting connections and calls at once (the listener closes; open connections
+   * get an HTTP/2 GOAWAY naming the last call the server took), lets every call already received
+   * finish within the grace period, then closes. Only calls a client sent after the GOAWAY — ones
+   * this server never received — are refused, and grpc-js clients retry those transparently or
+   * see UNAVAILABLE (which istio-agent and ztunnel retry). Calls still running when the grace
+   * period ends are cut, and counted in the log line.
+   */
   async close(): Promise<void> {
     if (!this.#listening) return;
     this.#listening = false;
+    this.#draining = true;
     this.setServing(false);
+    const started = performance.now();
+    const inFlightAtStart = this.#unanswered;
+    let cut = 0;
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
+        cut = this.#unanswered;
         this.#server.forceShutdown();
         resolve();
       }, this.#options.shutdownGraceMs);
@@ -203,5 +228,14 @@ export class CaGrpcServer implements Part {
         resolve();
       });
     });
+    const fields = {
+      received: this.#received,
+      inFlightAtStart,
+      cut,
+      drainMs: Math.round(performance.now() - started),
+    };
+    if (cut > 0)
+      this.#logger.warn(fields, 'gRPC drain cut calls still running at the grace period');
+    else this.#logger.info(fields, 'gRPC drained: every call received was answered');
   }
 }

@@ -149,7 +149,8 @@ export class TrustBundleDistributor implements Part, LeadershipFollower {
     this.#queue = new WorkQueue((namespace) => this.#reconcile(namespace), {
       workers: 4,
       retryInitialMs: 200,
-      retryMaxMs: 30_000,
+      // A few seconds at most, so that writes resume promptly after an API-server outage.
+      retryMaxMs: 5_000,
       onError: (namespace, error) => {
         this.#metrics.reconcileError('trust-bundle');
         this.#logger.warn({ namespace, err: errorMessage(error) }, 'reconcile failed; will retry');

@@ -14,6 +14,7 @@ import { run } from '../support/process.js';
 const START = new Date('2030-01-01T00:00:00Z');
 const OPTIONS: TokenCacheOptions = {
   ttlMs: 60_000,
+  staleTtlMs: 0,
   negativeTtlMs: 2_000,
   maxEntries: 100,
   verifyTimeoutMs: 5_000,
@@ -323,5 +324,94 @@ describe('CachingTokenVerifier', () => {
     // On failure, show why the probe failed.
     expect(result.code === 0 ? '' : result.stderr).toBe('');
     expect(JSON.parse(result.stdout)).toEqual({ cached: false, retained: true });
+  });
+});
+
+describe('CachingTokenVerifier during an outage of the authority (stale-if-unavailable)', () => {
+  const STALE: TokenCacheOptions = { ...OPTIONS, staleTtlMs: 3_600_000 };
+  const unavailable = (): Promise<ServiceAccountToken> =>
+    Promise.reject(new UnavailableError('ERR_TOKEN_REVIEW_UNAVAILABLE', 'API server down'));
+
+  function staleHarness(options: TokenCacheOptions = STALE): Harness {
+    const clock = new FixedClock(START);
+    const outcomes: TokenCacheOutcome[] = [];
+    const inner = new FakeVerifier((token) => Promise.resolve(account(token)));
+    const cache = new CachingTokenVerifier(inner, options, clock, (outcome) =>
+      outcomes.push(outcome),
+    );
+    return { cache, inner, clock, outcomes };
+  }
+
+  it('uses the last success once fresh has passed, when the authority is unavailable', async () => {
+    const { cache, inner, clock, outcomes } = staleHarness();
+    await cache.verify('ns1', new AbortController().signal);
+    clock.advance(OPTIONS.ttlMs + 1);
+    inner.answer = unavailable;
+    await expect(cache.verify('ns1', new AbortController().signal)).resolves.toEqual(
+      account('ns1'),
+    );
+    expect(inner.calls).toBe(2);
+    // The revalidation is a miss (a verification was started); its failure, a stale hit.
+    expect(outcomes).toEqual(['miss', 'miss', 'stale-hit']);
+  });
+
+  it('uses the last success when the authority does not answer within the grace period', async () => {
+    const { cache, inner, clock, outcomes } = staleHarness();
+    await cache.verify('ns1', new AbortController().signal);
+    clock.advance(OPTIONS.ttlMs + 1);
+    inner.answer = () => new Promise(() => undefined); // black-holed
+    const started = performance.now();
+    await expect(cache.verify('ns1', new AbortController().signal)).resolves.toEqual(
+      account('ns1'),
+    );
+    expect(performance.now() - started).toBeLessThan(3000);
+    // The revalidation is a miss (a verification was started); its failure, a stale hit.
+    expect(outcomes).toEqual(['miss', 'miss', 'stale-hit']);
+  });
+
+  it('takes a fresh answer when the authority gives one, refusals included', async () => {
+    const { cache, inner, clock } = staleHarness();
+    await cache.verify('ns1', new AbortController().signal);
+    clock.advance(OPTIONS.ttlMs + 1);
+    inner.answer = () =>
+      Promise.reject(new UnauthenticatedError('ERR_AUTH_TOKEN_INVALID', 'token revoked'));
+    await expect(cache.verify('ns1', new AbortController().signal)).rejects.toMatchObject({
+      code: 'ERR_AUTH_TOKEN_INVALID',
+    });
+    // The refusal replaced the success: no stale answer afterwards either.
+    inner.answer = unavailable;
+    await expect(cache.verify('ns1', new AbortController().signal)).rejects.toMatchObject({
+      code: 'ERR_AUTH_TOKEN_INVALID',
+    });
+  });
+
+  it('never uses a success past the token expiry, nor past the stale period', async () => {
+    const expiring = staleHarness();
+    expiring.inner.answer = (token) =>
+      Promise.resolve(account(token, new Date(START.getTime() + 90_000)));
+    await expiring.cache.verify('ns1', new AbortController().signal);
+    expiring.clock.advance(90_001);
+    expiring.inner.answer = unavailable;
+    await expect(expiring.cache.verify('ns1', new AbortController().signal)).rejects.toMatchObject({
+      kind: 'unavailable',
+    });
+
+    const old = staleHarness();
+    await old.cache.verify('ns1', new AbortController().signal);
+    old.clock.advance(OPTIONS.ttlMs + STALE.staleTtlMs + 1);
+    old.inner.answer = unavailable;
+    await expect(old.cache.verify('ns1', new AbortController().signal)).rejects.toMatchObject({
+      kind: 'unavailable',
+    });
+  });
+
+  it('is off with staleTtlMs 0', async () => {
+    const { cache, inner, clock } = staleHarness(OPTIONS);
+    await cache.verify('ns1', new AbortController().signal);
+    clock.advance(OPTIONS.ttlMs + 1);
+    inner.answer = unavailable;
+    await expect(cache.verify('ns1', new AbortController().signal)).rejects.toMatchObject({
+      code: 'ERR_TOKEN_REVIEW_UNAVAILABLE',
+    });
   });
 });

@@ -44,7 +44,7 @@ async function heapContains(needles: readonly Buffer[]): Promise<boolean[]> {
 
 const cache = new CachingTokenVerifier(
   inner,
-  { ttlMs: 60_000, negativeTtlMs: 0, maxEntries: 10, verifyTimeoutMs: 5_000 },
+  { ttlMs: 60_000, staleTtlMs: 0, negativeTtlMs: 0, maxEntries: 10, verifyTimeoutMs: 5_000 },
   new FixedClock(new Date('2030-01-01T00:00:00Z')),
 );
 // The needles stay Buffers (off the V8 heap), so searching for them does not put them there.

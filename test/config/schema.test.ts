@@ -75,7 +75,13 @@ describe('buildConfig defaults', () => {
         audiences: ['istio-ca'],
         verifier: { kind: 'development' },
         tokenReview: { timeoutMs: 5_000, maxConcurrent: 50 },
-        cache: { ttlMs: 60_000, negativeTtlMs: 2_000, maxEntries: 100_000, verifyTimeoutMs: 5_000 },
+        cache: {
+          ttlMs: 60_000,
+          staleTtlMs: 3_600_000,
+          negativeTtlMs: 2_000,
+          maxEntries: 100_000,
+          verifyTimeoutMs: 5_000,
+        },
       },
       ca: {
         source: { kind: 'development' },

@@ -1,16 +1,16 @@
 /**
  * `/readyz` and `/healthz` on the ops port against the real API server: readiness is honest at
- * every moment. meshca never answers /readyz before its CA and gRPC listener are up (a missing or
- * unusable CA, or a taken gRPC port, fails the start with a clear error and leaves no port open),
- * answers 503 naming the failing checks until the API server has answered and the pod index is
- * loaded, 200 with every check "ok" once running, reports the API server unreachable after the
- * configured delay when it goes away (a local TCP proxy in front of the shared API server is
- * closed) and ok again when it is back, while /healthz stays 200 throughout.
+ * every moment, and means "this replica can issue certificates". meshca never answers /readyz
+ * before its CA and gRPC listener are up (a missing or unusable CA, or a taken gRPC port, fails
+ * the start with a clear error and leaves no port open), answers 503 naming the failing checks
+ * until the initial syncs (the pod index) are done, 200 with every check "ok" once running. The
+ * API server's reachability is a detail: when it goes away (a local TCP proxy in front of the
+ * shared API server is closed) the details and `meshca_kube_api_reachable` say so after the
+ * configured delay, and /readyz stays 200 — every replica still serves cached identities — while
+ * /healthz stays 200 throughout.
  */
 import * as k8s from '@kubernetes/client-node';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer, connect, type Server, type Socket } from 'node:net';
-import { join } from 'node:path';
+import { createServer, connect } from 'node:net';
 import { startServer, type RunningServer, type ServeDeps } from '../../src/cli/serve.js';
 import { CaMaterialError } from '../../src/ca/index.js';
 import { loadConfig } from '../../src/config/index.js';
@@ -25,6 +25,8 @@ import {
 } from '../support/kube.js';
 import { createTestPki, type TestPki } from '../support/pki.js';
 import { freePort, run } from '../support/process.js';
+import type { TcpProxy } from '../support/tcp-proxy.js';
+import { proxiedKubeconfig as proxiedKubeconfigOf } from '../support/tcp-proxy.js';
 import { memoryLogger } from '../support/server.js';
 import { removeTempDirs, tempDir } from '../support/tmp.js';
 import { writeTestPki } from '../support/pki.js';
@@ -37,13 +39,27 @@ interface Readiness {
   readonly status: number;
   readonly ready: boolean;
   readonly checks: Record<string, string>;
+  readonly details: Record<string, string>;
 }
 
 async function readyz(port: number): Promise<Readiness> {
   const response = await fetch(`http://127.0.0.1:${port}/readyz`);
   expect(response.headers.get('content-type')).toBe('application/json');
-  const body = (await response.json()) as { ready: boolean; checks: Record<string, string> };
-  return { status: response.status, ready: body.ready, checks: body.checks };
+  const body = (await response.json()) as {
+    ready: boolean;
+    checks: Record<string, string>;
+    details: Record<string, string>;
+  };
+  return { status: response.status, ready: body.ready, checks: body.checks, details: body.details };
+}
+
+/** The value of `meshca_kube_api_reachable{cluster="Kubernetes"}`. */
+async function reachableMetric(server: RunningServer): Promise<number | undefined> {
+  const { body } = await server.metrics.exposition();
+  const line = body
+    .split('\n')
+    .find((text) => text.startsWith('meshca_kube_api_reachable{cluster="Kubernetes"}'));
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
 async function healthz(port: number): Promise<number> {
@@ -64,56 +80,6 @@ function refused(port: number): Promise<boolean> {
       resolve(true);
     });
   });
-}
-
-/** A TCP proxy to the API server that the test can take away and bring back. */
-class TcpProxy {
-  readonly port: number;
-  readonly #target: { readonly host: string; readonly port: number };
-  readonly #sockets = new Set<Socket>();
-  #server: Server | undefined;
-
-  constructor(port: number, target: { readonly host: string; readonly port: number }) {
-    this.port = port;
-    this.#target = target;
-  }
-
-  /** Starts accepting connections on 127.0.0.1:port. */
-  async open(): Promise<void> {
-    const server = createServer((client) => {
-      const upstream = connect(this.#target.port, this.#target.host);
-      for (const socket of [client, upstream]) {
-        this.#sockets.add(socket);
-        socket.once('close', () => this.#sockets.delete(socket));
-        socket.on('error', () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', () => {
-        resolve();
-      });
-    });
-    this.#server = server;
-  }
-
-  /** Stops listening and cuts every connection (watches and keep-alive sockets included). */
-  async close(): Promise<void> {
-    const server = this.#server;
-    this.#server = undefined;
-    for (const socket of this.#sockets) socket.destroy();
-    if (server !== undefined) {
-      await new Promise<void>((resolve) => {
-        server.close(() => {
-          resolve();
-        });
-      });
-    }
-  }
 }
 
 describeKube('/readyz and /healthz', () => {
@@ -153,19 +119,9 @@ describeKube('/readyz and /healthz', () => {
   };
   /** A proxy (not yet open) and a kubeconfig of meshca's service account that goes through it. */
   const proxiedKubeconfig = async (): Promise<{ proxy: TcpProxy; kubeconfig: string }> => {
-    const target = new URL(admin.getCurrentCluster()?.server ?? '');
-    const proxy = new TcpProxy(await freePort(), {
-      host: target.hostname,
-      port: Number(target.port),
-    });
-    proxies.push(proxy);
-    const config = JSON.parse(readFileSync(namespaces.kubeconfig, 'utf8')) as {
-      clusters: { cluster: { server: string } }[];
-    };
-    for (const { cluster } of config.clusters) cluster.server = `https://127.0.0.1:${proxy.port}`;
-    const kubeconfig = join(tempDir('meshca-kubeconfig-'), 'kubeconfig');
-    writeFileSync(kubeconfig, JSON.stringify(config), { mode: 0o600 });
-    return { proxy, kubeconfig };
+    const proxied = await proxiedKubeconfigOf(namespaces.kubeconfig, tempDir('meshca-kubeconfig-'));
+    proxies.push(proxied.proxy);
+    return proxied;
   };
   const withKubeconfig = (kubeconfig: string): string[] => {
     const args = meshcaKubeArgs(namespaces);
@@ -196,26 +152,31 @@ describeKube('/readyz and /healthz', () => {
     removeTempDirs();
   });
 
-  it.each<[string, () => string[], string[]]>([
-    ['development mode (no cluster)', () => [], ['ca', 'roots', 'grpc']],
+  it.each<[string, () => string[], string[], string[]]>([
+    ['development mode (no cluster)', () => [], ['ca', 'roots', 'grpc'], []],
     [
       'a cluster, impersonation off',
       () => [...meshcaKubeArgs(namespaces), '--ca-dir', caDir, '--trusted-node-accounts', ''],
-      ['ca', 'roots', 'grpc', 'kubernetes'],
+      ['ca', 'roots', 'grpc'],
+      ['kubernetes'],
     ],
     [
       'a cluster, impersonation on',
       () => [...meshcaKubeArgs(namespaces), '--ca-dir', caDir],
-      ['ca', 'roots', 'grpc', 'kubernetes', 'pods'],
+      ['ca', 'roots', 'grpc', 'pods'],
+      ['kubernetes'],
     ],
-  ])('is 200 with every check ok once running: %s', async (_case, args, checks) => {
+  ])('is 200 with every check ok once running: %s', async (_case, args, checks, details) => {
     const server = await start(args());
-    const state = await eventually('ready', async () => {
+    const state = await eventually('ready with every detail ok', async () => {
       const current = await readyz(server.httpPort);
-      return current.status === 200 ? current : undefined;
+      return current.status === 200 && Object.values(current.details).every((v) => v === 'ok')
+        ? current
+        : undefined;
     });
     expect(state.ready).toBe(true);
     expect(state.checks).toEqual(Object.fromEntries(checks.map((name) => [name, 'ok'])));
+    expect(state.details).toEqual(Object.fromEntries(details.map((name) => [name, 'ok'])));
     expect(await healthz(server.httpPort)).toBe(200);
   });
 
@@ -253,7 +214,7 @@ describeKube('/readyz and /healthz', () => {
       await sampling;
     });
 
-    it('is 503 naming kubernetes and pods until the API server has answered', async () => {
+    it('is 503 naming pods until the pod index is loaded; the API server is a detail', async () => {
       const state = await readyz(server.httpPort);
       expect(state.status).toBe(503);
       expect(state.ready).toBe(false);
@@ -261,8 +222,10 @@ describeKube('/readyz and /healthz', () => {
         ca: 'ok',
         roots: 'ok',
         grpc: 'ok',
-        kubernetes: `API server https://127.0.0.1:${proxy.port} not reached yet`,
         pods: 'pod index not loaded',
+      });
+      expect(state.details).toEqual({
+        kubernetes: `API server https://127.0.0.1:${proxy.port} not reached yet`,
       });
     });
 
@@ -271,57 +234,51 @@ describeKube('/readyz and /healthz', () => {
       await proxy.open();
       const state = await eventually('ready', async () => {
         const current = await readyz(server.httpPort);
-        return current.status === 200 ? current : undefined;
+        return current.status === 200 && current.details['kubernetes'] === 'ok'
+          ? current
+          : undefined;
       });
-      expect(state.checks).toEqual({
-        ca: 'ok',
-        roots: 'ok',
-        grpc: 'ok',
-        kubernetes: 'ok',
-        pods: 'ok',
-      });
+      expect(state.checks).toEqual({ ca: 'ok', roots: 'ok', grpc: 'ok', pods: 'ok' });
+      expect(state.details).toEqual({ kubernetes: 'ok' });
+      expect(await reachableMetric(server)).toBe(1);
     });
 
-    it('reports the API server unreachable after the delay once it goes away, and ok when it is back', async () => {
+    it('stays ready through an API-server outage, showing it in the details and the metric', async () => {
       await eventually('ready', async () =>
         (await readyz(server.httpPort)).status === 200 ? true : undefined,
       );
       await proxy.close();
-      const closedAt = samples.length;
-      const down = await eventually('not ready', async () => {
-        const current = await readyz(server.httpPort);
-        return current.status === 503 ? current : undefined;
-      });
-      await eventually('a sample while unreachable', () =>
-        samples.slice(closedAt).some((sample) => sample.readiness.status === 503)
-          ? true
-          : undefined,
-      );
       const unreachable = new RegExp(
         `^API server https://127\\.0\\.0\\.1:${proxy.port} unreachable for (\\d+)s$`,
       );
-      expect(down.checks).toEqual({
-        ca: 'ok',
-        roots: 'ok',
-        grpc: 'ok',
-        kubernetes: expect.stringMatching(unreachable) as unknown,
-        pods: 'ok',
+      const down = await eventually('the outage in the details', async () => {
+        const current = await readyz(server.httpPort);
+        return unreachable.test(current.details['kubernetes'] ?? '') ? current : undefined;
       });
+      expect(down.status).toBe(200);
+      expect(down.ready).toBe(true);
+      expect(down.checks).toEqual({ ca: 'ok', roots: 'ok', grpc: 'ok', pods: 'ok' });
       // Not before the delay: the last answer is at least UNREACHABLE_AFTER_MS old.
-      const seconds = Number(unreachable.exec(down.checks['kubernetes'] ?? '')?.[1]);
+      const seconds = Number(unreachable.exec(down.details['kubernetes'] ?? '')?.[1]);
       expect(seconds).toBeGreaterThanOrEqual(Math.round(UNREACHABLE_AFTER_MS / 1000));
+      await eventually('the metric showing the outage', async () =>
+        (await reachableMetric(server)) === 0 ? true : undefined,
+      );
 
       await proxy.open();
-      const back = await eventually('ready again', async () => {
+      const back = await eventually('reachable again', async () => {
         const current = await readyz(server.httpPort);
-        return current.status === 200 ? current : undefined;
+        return current.details['kubernetes'] === 'ok' ? current : undefined;
       });
-      expect(back.checks['kubernetes']).toBe('ok');
+      expect(back.status).toBe(200);
+      await eventually('the metric back to 1', async () =>
+        (await reachableMetric(server)) === 1 ? true : undefined,
+      );
     });
 
     it('was honest in every sample, and /healthz answered 200 throughout', async () => {
-      await eventually('the sampler seeing meshca ready again', () =>
-        samples.at(-1)?.readiness.status === 200 ? true : undefined,
+      await eventually('the sampler seeing meshca reachable again', () =>
+        samples.at(-1)?.readiness.details['kubernetes'] === 'ok' ? true : undefined,
       );
       stopSampling = true;
       await sampling;
@@ -332,11 +289,15 @@ describeKube('/readyz and /healthz', () => {
         expect(readiness.ready).toBe(failing.length === 0);
         expect(readiness.status).toBe(failing.length === 0 ? 200 : 503);
       }
-      // The samples saw every phase: unreachable at start, ready, unreachable, ready.
+      // Not ready until the first sync, then ready for good: the outage never took it out.
       const phases = samples
         .map((sample) => sample.readiness.status)
         .filter((status, index, all) => index === 0 || all[index - 1] !== status);
-      expect(phases).toEqual([503, 200, 503, 200]);
+      expect(phases).toEqual([503, 200]);
+      const details = samples
+        .map((sample) => (sample.readiness.details['kubernetes'] === 'ok' ? 'ok' : 'down'))
+        .filter((state, index, all) => index === 0 || all[index - 1] !== state);
+      expect(details).toEqual(['down', 'ok', 'down', 'ok']);
     });
   });
 

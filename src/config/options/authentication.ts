@@ -55,6 +55,12 @@ export const AUTHENTICATION_OPTIONS = {
     default: '2s',
     help: 'How long a refused token stays refused without asking again (0 disables).',
   },
+  tokenCacheStaleTtl: {
+    group: 'Authentication',
+    kind: 'duration',
+    default: '1h',
+    help: "How much longer than tokenCacheTtl a verified token is still trusted while the API server cannot answer (an outage); never past the token's expiry; 0 disables.",
+  },
   tokenCacheSize: {
     group: 'Authentication',
     kind: 'integer',

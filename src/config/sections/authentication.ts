@@ -63,6 +63,7 @@ export function authenticationSection(
     tokenReview: { timeoutMs: s.tokenReviewTimeout, maxConcurrent: s.tokenReviewConcurrency },
     cache: {
       ttlMs: s.tokenCacheTtl,
+      staleTtlMs: s.tokenCacheStaleTtl,
       negativeTtlMs: s.tokenCacheNegativeTtl,
       maxEntries: s.tokenCacheSize,
       verifyTimeoutMs: Math.max(s.tokenReviewTimeout, 1000),
