@@ -22,7 +22,11 @@ describe('SIGTERM under load', () => {
     removeTempDirs();
   });
 
-  it('answers every call it received, refuses only calls it never received, and exits 0', async () => {
+  /**
+   * One run: load, SIGTERM, checks. Returns how many calls were in flight at the signal, which
+   * the machine's load decides (the checks hold either way).
+   */
+  const drainUnderLoad = async (): Promise<number> => {
     const stateDir = tempDir('meshca-drain-');
     meshca = await startMeshcaProcess(['--state-dir', stateDir, '--shutdown-grace', '20s']);
     const server = meshca;
@@ -69,8 +73,12 @@ describe('SIGTERM under load', () => {
       }
     };
     const load = Promise.all(Array.from({ length: IN_FLIGHT }, (_, slot) => worker(slot)));
-    // Let the load build up, then ask meshca to stop while calls are in flight.
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    // Let the load build up (a few hundred answers), then ask meshca to stop while calls are in
+    // flight.
+    const deadline = performance.now() + 20_000;
+    while ((outcomes.get('OK') ?? 0) < 300 && performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     server.child.kill('SIGTERM');
     const code = await server.exited;
     stop = true;
@@ -93,13 +101,23 @@ describe('SIGTERM under load', () => {
     const notOk = [...outcomes].filter(([outcome]) => outcome !== 'OK');
     for (const [outcome] of notOk) expect(outcome).toBe('UNAVAILABLE');
     expect((outcomes.get('UNAVAILABLE') ?? 0) + issued).toBe(sent);
-    // The load really was in flight when the signal came.
-    expect(drained?.['inFlightAtStart']).toBeGreaterThan(0);
+    const inFlightAtStart = drained?.['inFlightAtStart'] as number;
     // The Lease part of the story is covered with a cluster (leader-election.test.ts); here the
     // sequence of the log says what stopped when.
     const messages = logs.map((line) => line.msg);
     expect(messages.indexOf('shutting down')).toBeLessThan(
       messages.findIndex((m) => m.startsWith('gRPC drain')),
     );
-  }, 60_000);
+    return inFlightAtStart;
+  };
+
+  it('answers every call it received, refuses only calls it never received, and exits 0', async () => {
+    // The load must really be in flight when the signal comes: on a machine too busy for that,
+    // run again (at most three times).
+    let inFlight = 0;
+    for (let attempt = 0; attempt < 3 && inFlight === 0; attempt++) {
+      inFlight = await drainUnderLoad();
+    }
+    expect(inFlight).toBeGreaterThan(0);
+  }, 150_000);
 });
