@@ -15,6 +15,8 @@ const LIBRARY_OWNERS = {
   asn1js: ['asn1', 'ca', 'csr'],
   '@kubernetes/client-node': ['kube'],
   'prom-client': ['metrics'],
+  'better-sqlite3': ['ledger'],
+  pg: ['ledger'],
 };
 const FOLDERS = [
   'asn1',
@@ -27,6 +29,7 @@ const FOLDERS = [
   'devmode',
   'identity',
   'kube',
+  'ledger',
   'metrics',
   'policy',
   'server',

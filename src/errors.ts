@@ -55,7 +55,10 @@ export type MeshCaErrorCode =
   | 'ERR_DEADLINE'
   | 'ERR_OVERLOADED'
   | 'ERR_SIGNING_FAILED'
-  | 'ERR_INTERNAL';
+  | 'ERR_INTERNAL'
+  // ledger (#10): the spool is full under `fail-closed`; the database's schema is newer than us
+  | 'ERR_LEDGER_UNAVAILABLE'
+  | 'ERR_LEDGER_SCHEMA';
 
 /** Options accepted by every {@link MeshCaError} constructor. */
 export interface MeshCaErrorOptions {
