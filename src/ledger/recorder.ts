@@ -182,10 +182,14 @@ export class LedgerRecorder implements IssuanceObserver, IssuanceGate, Part {
 
   /** Records an issuance event (see `event-mapping.ts` for which are recorded). Never throws. */
   observe(event: IssuanceEvent): void {
-    const body = issuanceRecordOf(event, this.#deps.currentIssuer?.());
-    if (body === undefined) return;
-    const time = event.time.getTime();
-    this.#enqueue(body, time, issuanceKeepUntil(body, time));
+    try {
+      const body = issuanceRecordOf(event, this.#deps.currentIssuer?.());
+      if (body === undefined) return;
+      const time = event.time.getTime();
+      this.#enqueue(body, time, issuanceKeepUntil(body, time));
+    } catch (error) {
+      this.#lost(error);
+    }
   }
 
   /** Records that certificates' workload is gone. */
@@ -338,58 +342,40 @@ export class LedgerRecorder implements IssuanceObserver, IssuanceGate, Part {
       this.#publish();
       if (this.#queue.length >= this.#batchSize) this.#wake?.();
     } catch (error) {
-      // Observing never fails a request; the record is lost, and said so.
-      this.#deps.metrics.dropped(1);
-      this.#deps.logger.error({ err: errorMessage(error) }, 'ledger record lost');
+      this.#lost(error);
     }
   }
 
-  /** Drops the oldest waiting records (never gap records) and chains a gap record for them. */
+  /** Observing never fails a request: a record that cannot be made is lost, and said so. */
+  #lost(error: unknown): void {
+    this.#deps.metrics.dropped(1);
+    this.#deps.logger.error({ err: errorMessage(error) }, 'ledger record lost');
+  }
+
+  /**
+   * Drops the oldest waiting records, enough to make room for a gap record and the new record
+   * (and at least 1% of the bound, so that a sustained overflow makes few gap records), then
+   * chains one gap record for them. A dropped gap record's facts are carried into the new one,
+   * merged with the new ranges, so that no hole ever loses its explanation.
+   */
   #dropOldest(): void {
-    const dropped: ChainedRecord[] = [];
-    const take = (from: ChainedRecord[]): ChainedRecord[] => {
-      const kept: ChainedRecord[] = [];
-      for (const record of from) {
-        if (dropped.length < this.#dropChunk && record.body.type !== 'gap') dropped.push(record);
-        else kept.push(record);
-      }
-      return kept;
-    };
-    this.#spooled = take(this.#spooled);
-    this.#queue = take(this.#queue);
+    const count = Math.max(this.#dropChunk, this.backlog() - this.#hardMax + 2);
+    const fromSpool = this.#spooled.splice(0, count);
+    const dropped = [...fromSpool, ...this.#queue.splice(0, count - fromSpool.length)];
     if (dropped.length === 0) return;
-    const byChain = new Map<string, ChainedRecord[]>();
+    const facts: GapFact[] = [];
     for (const record of dropped) {
-      byChain.set(record.chainId, [...(byChain.get(record.chainId) ?? []), record]);
+      if (record.body.type === 'gap') facts.push(...record.body.gaps);
+      facts.push({
+        chainId: record.chainId,
+        fromSequence: record.sequence,
+        toSequence: record.sequence,
+        prevHash: record.prevHash,
+        lastHash: record.hash,
+        reason: 'spool-full',
+      });
     }
-    const gaps: GapFact[] = [];
-    for (const [chainId, records] of byChain) {
-      records.sort((a, b) => a.sequence - b.sequence);
-      let start = 0;
-      for (let i = 1; i <= records.length; i++) {
-        const previous = records[i - 1];
-        const current = records[i];
-        if (
-          current !== undefined &&
-          previous !== undefined &&
-          current.sequence === previous.sequence + 1
-        ) {
-          continue;
-        }
-        const first = records[start];
-        if (first !== undefined && previous !== undefined) {
-          gaps.push({
-            chainId,
-            fromSequence: first.sequence,
-            toSequence: previous.sequence,
-            prevHash: first.prevHash,
-            lastHash: previous.hash,
-            reason: 'spool-full',
-          });
-        }
-        start = i;
-      }
-    }
+    const gaps = mergeGaps(facts);
     this.#tombstones.push(
       ...gaps.map((gap) => ({ chainId: gap.chainId, from: gap.fromSequence, to: gap.toSequence })),
     );
@@ -584,4 +570,27 @@ function withDeadline<T>(promise: Promise<T>, deadline: number): Promise<T> {
       },
     );
   });
+}
+
+/** Merges gap facts of consecutive ranges of the same chain (sorted by chain and sequence). */
+function mergeGaps(facts: readonly GapFact[]): GapFact[] {
+  const sorted = [...facts].sort((a, b) =>
+    a.chainId === b.chainId ? a.fromSequence - b.fromSequence : a.chainId < b.chainId ? -1 : 1,
+  );
+  const merged: GapFact[] = [];
+  for (const fact of sorted) {
+    const last = merged[merged.length - 1];
+    if (last?.chainId === fact.chainId && fact.fromSequence <= last.toSequence + 1) {
+      if (fact.toSequence > last.toSequence) {
+        merged[merged.length - 1] = {
+          ...last,
+          toSequence: fact.toSequence,
+          lastHash: fact.lastHash,
+        };
+      }
+    } else {
+      merged.push(fact);
+    }
+  }
+  return merged;
 }
