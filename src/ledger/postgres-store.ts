@@ -85,6 +85,11 @@ export class PostgresLedgerStore extends SqlLedgerStore {
   protected async withMigrationLock<T>(_driver: SqlDriver, work: () => Promise<T>): Promise<T> {
     if (this.#pool === undefined) throw new TypeError('connect before migrating');
     const client = await this.#pool.connect();
+    let broken = false;
+    const onError = (): void => {
+      broken = true;
+    };
+    client.on('error', onError);
     try {
       await client.query('SELECT pg_advisory_lock($1::int, $2::int)', [
         LOCK_NAMESPACE,
@@ -99,7 +104,8 @@ export class PostgresLedgerStore extends SqlLedgerStore {
         ]);
       }
     } finally {
-      client.release();
+      client.removeListener('error', onError);
+      client.release(broken);
     }
   }
 
@@ -171,6 +177,12 @@ class PostgresDriver implements SqlDriver {
   async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken = false;
+    // A checked-out connection that the server ends (a restart) emits 'error' on the client, not
+    // the pool: unhandled, it would crash the process. The query in progress fails by itself.
+    const onError = (): void => {
+      broken = true;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const result = await work({
@@ -185,7 +197,8 @@ class PostgresDriver implements SqlDriver {
       });
       throw error;
     } finally {
-      // A connection whose rollback failed is not given back to the pool.
+      // A connection that broke is not given back to the pool.
+      client.removeListener('error', onError);
       client.release(broken);
     }
   }
