@@ -57,9 +57,9 @@ async function recordCount(ledger: LedgerStore): Promise<number> {
     let produced = 0;
     let slowestObserveMs = 0;
     let maxSpooled = 0;
-    let producing = true;
+    const producing = { on: true };
     const load = (async () => {
-      while (producing) {
+      while (producing.on) {
         for (let i = 0; i < 10; i++) {
           const started = performance.now();
           ledger.observe(event({ outcome: i === 9 ? 'denied' : 'issued', denyRule: 'namespaces' }));
@@ -76,7 +76,7 @@ async function recordCount(ledger: LedgerStore): Promise<number> {
     await new Promise((resolve) => setTimeout(resolve, 1000));
     await running().start();
     await new Promise((resolve) => setTimeout(resolve, 500));
-    producing = false;
+    producing.on = false;
     await load;
     expect(produced).toBeGreaterThan(producedWhileDown);
 
