@@ -1,10 +1,14 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { Registry } from 'prom-client';
 import { FixedClock } from '../../src/clock.js';
-import { LedgerRecorder, verifyLedger } from '../../src/ledger/index.js';
+import { createLogger, silentLogger } from '../../src/logger.js';
+import { LedgerMetrics } from '../../src/metrics/index.js';
+import { LedgerPruner, LedgerRecorder, verifyLedger } from '../../src/ledger/index.js';
 import type { LedgerStore } from '../../src/ledger/index.js';
 import { removeTempDirs, tempDir } from '../support/tmp.js';
-import { event, ISSUER_B, T0 } from './fixtures.js';
+import { event, ISSUER_B, T0, TestChain } from './fixtures.js';
 import { eventually, FlakySqliteStore, metric, recorder } from './recorder-support.js';
 
 afterAll(removeTempDirs);
@@ -56,10 +60,7 @@ describe('LedgerRecorder', () => {
 
   it('records retirements, revocations and findings, and names the intermediate in force for refusals', async () => {
     const { store, spoolPath } = setup();
-    const { Registry } = await import('prom-client');
     const registry = new Registry();
-    const { LedgerMetrics } = await import('../../src/metrics/index.js');
-    const { silentLogger } = await import('../../src/logger.js');
     const ledger = new LedgerRecorder(
       { writer: 'pod-a', spoolPath, flushIntervalMs: 20 },
       {
@@ -174,7 +175,6 @@ describe('LedgerRecorder', () => {
     await first.start(controller.signal);
     for (let i = 0; i < 3; i++) first.observe(event());
     await first.close();
-    const { appendFileSync } = await import('node:fs');
     appendFileSync(spoolPath, '{"chainId":"torn');
     store.down = false;
     const second = recorder(store, { spoolPath }).recorder;
@@ -250,7 +250,6 @@ describe('LedgerRecorder', () => {
     const { store, spoolPath, dir } = setup();
     await store.open();
     await store.close();
-    const Database = (await import('better-sqlite3')).default;
     const db = new Database(join(dir, 'ledger.db'));
     db.prepare('INSERT INTO ledger_schema (version, applied_at_ms) VALUES (99, 0)').run();
     db.close();
@@ -273,5 +272,75 @@ describe('LedgerRecorder', () => {
   it.each([[{ spoolMaxRecords: 0 }], [{ batchSize: 0 }]])('rejects bad options %j', (options) => {
     const { store, spoolPath } = setup();
     expect(() => recorder(store, { spoolPath, ...options })).toThrow(TypeError);
+  });
+});
+
+describe('the chain head', () => {
+  it('is logged and exported at a fixed interval, for an outside system to anchor', async () => {
+    const { store, spoolPath } = setup();
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger({
+      level: 'info',
+      destination: {
+        write(line: string) {
+          lines.push(JSON.parse(line) as Record<string, unknown>);
+        },
+      },
+    });
+    const registry = new Registry();
+    const ledger = new LedgerRecorder(
+      { writer: 'pod-h', spoolPath, flushIntervalMs: 10, headIntervalMs: 30 },
+      { store, clock: new FixedClock(new Date(T0)), logger, metrics: new LedgerMetrics(registry) },
+    );
+    await ledger.start(controller.signal);
+    ledger.observe(event());
+    ledger.observe(event());
+    await eventually(() =>
+      lines.some((line) => line['msg'] === 'ledger chain head' && line['sequence'] === 2),
+    );
+    const head = lines.find(
+      (line) => line['msg'] === 'ledger chain head' && line['sequence'] === 2,
+    );
+    expect(head).toMatchObject({
+      chainId: ledger.head().chainId,
+      writer: 'pod-h',
+      hash: ledger.head().hash,
+    });
+    expect(await metric(registry, 'meshca_ledger_chain_head_sequence')).toBe(2);
+    await ledger.close();
+  });
+});
+
+describe('LedgerPruner as a part', () => {
+  it('prunes on its interval until closed', async () => {
+    const { store } = setup();
+    await store.open();
+    const chain = new TestChain();
+    await store.append([
+      chain.issuance({ timeMs: T0 - 40 * 86_400_000, ttlMs: 3600_000 }),
+      chain.issuance(),
+    ]);
+    const pruner = new LedgerPruner(
+      { writer: 'pruner@pod', intervalMs: 20, pauseMs: 0 },
+      { store, clock: new FixedClock(new Date(T0)), logger: silentLogger() },
+    );
+    await pruner.start(controller.signal);
+    await eventually(async () => (await store.chains()).some((c) => c.writer === 'pruner@pod'));
+    await pruner.close();
+    expect(
+      (await verifyLedger(store)).chains.find((c) => c.chainId === chain.writer.chainId),
+    ).toMatchObject({ prunedThrough: 1, records: 1 });
+    await store.close();
+  });
+
+  it.each([[{ retentionMs: 0 }], [{ batchSize: 0 }]])('rejects bad options %j', (options) => {
+    const { store } = setup();
+    expect(
+      () =>
+        new LedgerPruner(
+          { writer: 'p', ...options },
+          { store, clock: new FixedClock(new Date(T0)), logger: silentLogger() },
+        ),
+    ).toThrow(TypeError);
   });
 });
