@@ -47,14 +47,8 @@ export { SqliteLedgerStore, sqliteLedgerPath, SQLITE_LEDGER_FILE } from './sqlit
 export type { PostgresLedgerOptions, PostgresTlsMode } from './postgres-store.js';
 export { PostgresLedgerStore } from './postgres-store.js';
 export { LATEST_SCHEMA_VERSION } from './sql-migrations.js';
-export type {
-  FindingInput,
-  LedgerRecorderDeps,
-  LedgerRecorderOptions,
-  RetireInput,
-  RevokeInput,
-  SpoolFullBehaviour,
-} from './recorder.js';
+export type { FindingInput, RetireInput, RevokeInput } from './lifecycle-records.js';
+export type { LedgerRecorderDeps, LedgerRecorderOptions, SpoolFullBehaviour } from './recorder.js';
 export { LedgerRecorder, ledgerSpoolPath, LEDGER_SPOOL_FILE } from './recorder.js';
 export type { LedgerPrunerOptions, PruneSummary } from './pruner.js';
 export { DEFAULT_RETENTION_MS, LedgerPruner } from './pruner.js';

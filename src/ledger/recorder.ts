@@ -32,11 +32,14 @@ import type { Logger } from '../logger.js';
 import type { LedgerMetrics } from '../metrics/index.js';
 import type { Part, ReadinessCheck } from '../runtime/index.js';
 import { BackgroundLoops } from '../runtime/index.js';
-import { Backoff, sleep } from '../util/index.js';
+import { Backoff, sleep, withDeadline } from '../util/index.js';
 import { ChainWriter, type ChainHead } from './chain.js';
 import { issuanceKeepUntil, issuanceRecordOf } from './event-mapping.js';
-import type { ChainedRecord, GapFact, JsonValue, RecordBody } from './records.js';
-import { Spool, type SequenceRange } from './spool.js';
+import type { RecordBody } from './records.js';
+import type { FindingInput, RetireInput, RevokeInput } from './lifecycle-records.js';
+import { findingBody, retireBody, revokeBody } from './lifecycle-records.js';
+import { Spool } from './spool.js';
+import { Backlog } from './backlog.js';
 import type { LedgerStore } from './store.js';
 
 /** What happens when the backlog is full. */
@@ -88,43 +91,13 @@ export interface LedgerRecorderDeps {
   readonly currentIssuer?: () => string | undefined;
 }
 
-/** Certificates whose workload is gone. */
-export interface RetireInput {
-  /** Serials (hex) to retire. */
-  readonly serials?: readonly string[];
-  /** The pod that is gone: every certificate issued to it so far is retired. */
-  readonly pod?: { readonly namespace: string; readonly name: string; readonly uid: string };
-  /** e.g. `pod-deleted`. */
-  readonly reason: string;
-}
-
-/** A revocation by hand. */
-export interface RevokeInput {
-  readonly serials: readonly string[];
-  /** An RFC 5280 §5.3.1 CRLReason name. */
-  readonly reason: string;
-  readonly by: string;
-}
-
-/** A discovery finding. */
-export interface FindingInput {
-  readonly kind: string;
-  readonly severity: string;
-  readonly object: string;
-  readonly fingerprint?: string;
-  readonly cluster?: string;
-  readonly detail: JsonValue;
-}
-
 /** The recorder: an issuance observer, an issuance gate, and a part. */
 export class LedgerRecorder implements IssuanceObserver, IssuanceGate, Part {
   readonly name = 'ledger';
   readonly #deps: LedgerRecorderDeps;
   readonly #chain: ChainWriter;
-  readonly #spool: Spool;
+  readonly #backlog: Backlog;
   readonly #max: number;
-  readonly #hardMax: number;
-  readonly #dropChunk: number;
   readonly #behaviour: SpoolFullBehaviour;
   readonly #batchSize: number;
   readonly #flushIntervalMs: number;
@@ -133,14 +106,6 @@ export class LedgerRecorder implements IssuanceObserver, IssuanceGate, Part {
   readonly #writeTimeoutMs: number;
   readonly #backoff: Backoff;
   readonly #loops: BackgroundLoops;
-  /** Newest last. Records in memory only. */
-  #queue: ChainedRecord[] = [];
-  /** Newest last. Records in the spool file (and mirrored here). */
-  #spooled: ChainedRecord[] = [];
-  /** The batch being written, and whether it came from the spool. */
-  #inFlight: { readonly records: readonly ChainedRecord[]; readonly spooled: boolean } | undefined;
-  /** Ranges dropped from memory but still in the spool file: marked there by the loop. */
-  #tombstones: SequenceRange[] = [];
   #opened = false;
   #down: string | undefined;
   #retryAt = 0;
@@ -152,12 +117,18 @@ export class LedgerRecorder implements IssuanceObserver, IssuanceGate, Part {
   constructor(options: LedgerRecorderOptions, deps: LedgerRecorderDeps) {
     this.#deps = deps;
     this.#chain = new ChainWriter(options.writer);
-    this.#spool = new Spool(options.spoolPath);
     this.#max = options.spoolMaxRecords ?? 100_000;
     this.#behaviour = options.spoolFull ?? 'drop-oldest';
-    this.#hardMax =
-      this.#behaviour === 'fail-closed' ? this.#max + Math.ceil(this.#max / 10) : this.#max;
-    this.#dropChunk = Math.max(1, Math.floor(this.#max / 100));
+    this.#backlog = new Backlog({
+      spool: new Spool(options.spoolPath),
+      chain: this.#chain,
+      hardMax:
+        this.#behaviour === 'fail-closed' ? this.#max + Math.ceil(this.#max / 10) : this.#max,
+      dropChunk: Math.max(1, Math.floor(this.#max / 100)),
+      clock: deps.clock,
+      logger: deps.logger,
+      metrics: deps.metrics,
+    });
     this.#batchSize = options.batchSize ?? 200;
     this.#flushIntervalMs = options.flushIntervalMs ?? 200;
     this.#headIntervalMs = options.headIntervalMs ?? 60_000;
@@ -177,7 +148,7 @@ export class LedgerRecorder implements IssuanceObserver, IssuanceGate, Part {
 
   /** Records waiting for the database (memory, in flight, spool). */
   backlog(): number {
-    return this.#queue.length + this.#spooled.length + (this.#inFlight?.records.length ?? 0);
+    return this.#backlog.size;
   }
 
   /** Records an issuance event (see `event-mapping.ts` for which are recorded). Never throws. */
@@ -195,52 +166,19 @@ export class LedgerRecorder implements IssuanceObserver, IssuanceGate, Part {
   /** Records that certificates' workload is gone. */
   retire(input: RetireInput): void {
     const now = this.#deps.clock.now();
-    this.#enqueue(
-      {
-        type: 'retire',
-        time: now.toISOString(),
-        reason: input.reason,
-        serials: (input.serials ?? []).map((serial) => serial.toLowerCase()),
-        pod: input.pod === undefined ? null : { ...input.pod },
-      },
-      now.getTime(),
-      now.getTime(),
-    );
+    this.#enqueue(retireBody(input, now), now.getTime(), now.getTime());
   }
 
   /** Records a revocation by hand. */
   revoke(input: RevokeInput): void {
     const now = this.#deps.clock.now();
-    this.#enqueue(
-      {
-        type: 'revoke',
-        time: now.toISOString(),
-        serials: input.serials.map((serial) => serial.toLowerCase()),
-        reason: input.reason,
-        by: input.by,
-      },
-      now.getTime(),
-      now.getTime(),
-    );
+    this.#enqueue(revokeBody(input, now), now.getTime(), now.getTime());
   }
 
   /** Records a discovery finding. */
   finding(input: FindingInput): void {
     const now = this.#deps.clock.now();
-    this.#enqueue(
-      {
-        type: 'finding',
-        time: now.toISOString(),
-        cluster: input.cluster ?? null,
-        kind: input.kind,
-        severity: input.severity,
-        object: input.object,
-        fingerprint: input.fingerprint ?? null,
-        detail: input.detail,
-      },
-      now.getTime(),
-      now.getTime(),
-    );
+    this.#enqueue(findingBody(input, now), now.getTime(), now.getTime());
   }
 
   /** Closed (UNAVAILABLE) while the backlog is full under `fail-closed`. */
@@ -270,11 +208,8 @@ export class LedgerRecorder implements IssuanceObserver, IssuanceGate, Part {
    * does not stop start-up (records wait in the spool); a database newer than this meshca does.
    */
   async start(signal: AbortSignal): Promise<void> {
-    this.#spooled = this.#spool.load();
-    this.#publish();
-    if (this.#spooled.length > 0) {
-      this.#deps.logger.info({ records: this.#spooled.length }, 'ledger spool replayed');
-    }
+    const replayed = this.#backlog.load();
+    if (replayed > 0) this.#deps.logger.info({ records: replayed }, 'ledger spool replayed');
     await this.#open();
     this.#loops.link(signal);
     this.#loops.run('ledger-writer', (loopSignal) => this.#writeLoop(loopSignal));
@@ -316,8 +251,7 @@ export class LedgerRecorder implements IssuanceObserver, IssuanceGate, Part {
       } catch (error) {
         this.#deps.logger.error({ err: errorMessage(error) }, 'ledger final write failed');
       }
-      await this.#spill();
-      await this.#spool.markDropped(this.#tombstones.splice(0));
+      await this.#backlog.spill();
     }).catch((error: unknown) => {
       this.#deps.logger.error({ err: errorMessage(error) }, 'ledger spool write failed at close');
     });
@@ -334,13 +268,11 @@ export class LedgerRecorder implements IssuanceObserver, IssuanceGate, Part {
     try {
       const record = this.#chain.next(body, time, keepUntil);
       if (this.#closed) {
-        this.#spool.appendSync([record]);
+        this.#backlog.appendAfterClose(record);
         return;
       }
-      if (this.backlog() >= this.#hardMax) this.#dropOldest();
-      this.#queue.push(record);
-      this.#publish();
-      if (this.#queue.length >= this.#batchSize) this.#wake?.();
+      this.#backlog.push(record);
+      if (this.#backlog.inMemory >= this.#batchSize) this.#wake?.();
     } catch (error) {
       this.#lost(error);
     }
@@ -350,48 +282,6 @@ export class LedgerRecorder implements IssuanceObserver, IssuanceGate, Part {
   #lost(error: unknown): void {
     this.#deps.metrics.dropped(1);
     this.#deps.logger.error({ err: errorMessage(error) }, 'ledger record lost');
-  }
-
-  /**
-   * Drops the oldest waiting records, enough to make room for a gap record and the new record
-   * (and at least 1% of the bound, so that a sustained overflow makes few gap records), then
-   * chains one gap record for them. A dropped gap record's facts are carried into the new one,
-   * merged with the new ranges, so that no hole ever loses its explanation.
-   */
-  #dropOldest(): void {
-    const count = Math.max(this.#dropChunk, this.backlog() - this.#hardMax + 2);
-    const fromSpool = this.#spooled.splice(0, count);
-    const dropped = [...fromSpool, ...this.#queue.splice(0, count - fromSpool.length)];
-    if (dropped.length === 0) return;
-    const facts: GapFact[] = [];
-    for (const record of dropped) {
-      if (record.body.type === 'gap') facts.push(...record.body.gaps);
-      facts.push({
-        chainId: record.chainId,
-        fromSequence: record.sequence,
-        toSequence: record.sequence,
-        prevHash: record.prevHash,
-        lastHash: record.hash,
-        reason: 'spool-full',
-      });
-    }
-    const gaps = mergeGaps(facts);
-    this.#tombstones.push(
-      ...gaps.map((gap) => ({ chainId: gap.chainId, from: gap.fromSequence, to: gap.toSequence })),
-    );
-    this.#deps.metrics.dropped(dropped.length);
-    this.#deps.logger.error(
-      { dropped: dropped.length, max: this.#max, gaps },
-      'ledger spool full: oldest records dropped',
-    );
-    const now = this.#deps.clock.now();
-    this.#queue.push(
-      this.#chain.next(
-        { type: 'gap', time: now.toISOString(), gaps },
-        now.getTime(),
-        now.getTime(),
-      ),
-    );
   }
 
   // --- writing (the background loop) ---
@@ -411,9 +301,8 @@ export class LedgerRecorder implements IssuanceObserver, IssuanceGate, Part {
       this.#wake = undefined;
       if (signal.aborted) return;
       await this.#exclusive(async () => {
-        await this.#spool.markDropped(this.#tombstones.splice(0));
         if (this.#down !== undefined && performance.now() < this.#retryAt) {
-          await this.#spill();
+          await this.#backlog.spill();
           return;
         }
         await this.#writeAll(Number.POSITIVE_INFINITY);
@@ -424,36 +313,30 @@ export class LedgerRecorder implements IssuanceObserver, IssuanceGate, Part {
   /** Writes batches until nothing waits, a write fails, or `deadline` passes. */
   async #writeAll(deadline: number): Promise<void> {
     if (!this.#opened && !(await this.#open())) {
-      await this.#spill();
+      await this.#backlog.spill();
       return;
     }
     while (performance.now() < deadline) {
       // Behind a spool, new records wait on disk too (appended after it: the order holds).
-      if (this.#spooled.length > 0) await this.#spill();
-      const fromSpool = this.#spooled.length > 0;
-      const source = fromSpool ? this.#spooled : this.#queue;
-      if (source.length === 0) break;
-      const records = source.splice(0, this.#batchSize);
-      this.#inFlight = { records, spooled: fromSpool };
+      if (this.#backlog.spooling) await this.#backlog.spill();
+      const batch = this.#backlog.take(this.#batchSize);
+      if (batch === undefined) break;
       try {
         await withDeadline(
-          this.#deps.store.append(records),
+          this.#deps.store.append(batch.records),
           Math.min(deadline, performance.now() + this.#writeTimeoutMs),
+          () => new Error('the ledger write timed out'),
         );
       } catch (error) {
-        this.#inFlight = undefined;
-        if (fromSpool) this.#spooled.unshift(...records);
-        else this.#queue.unshift(...records);
+        this.#backlog.failed(batch);
         this.#failed(error);
-        await this.#spill();
+        await this.#backlog.spill();
         return;
       }
-      this.#inFlight = undefined;
-      this.#deps.metrics.written(records.length);
+      this.#backlog.written(batch);
       this.#recovered();
-      this.#publish();
     }
-    await this.#compact();
+    await this.#backlog.compact();
   }
 
   /** Opens the database; false (logged, retried later) when it cannot be reached. */
@@ -467,33 +350,6 @@ export class LedgerRecorder implements IssuanceObserver, IssuanceGate, Part {
       if ((error as { code?: unknown }).code === 'ERR_LEDGER_SCHEMA') throw error;
       this.#failed(error);
       return false;
-    }
-  }
-
-  /** Moves every record in memory to the spool file. */
-  async #spill(): Promise<void> {
-    if (this.#queue.length === 0) return;
-    const records = this.#queue;
-    this.#queue = [];
-    // Kept in memory (at the end of the spool's mirror) even if the file cannot be written.
-    this.#spooled.push(...records);
-    try {
-      await this.#spool.append(records);
-    } catch (error) {
-      this.#deps.logger.error(
-        { err: errorMessage(error), path: this.#spool.path },
-        'ledger spool write failed',
-      );
-    }
-    this.#publish();
-  }
-
-  /** Keeps the spool file small: empty once drained, rewritten once mostly written. */
-  async #compact(): Promise<void> {
-    if (this.#spooled.length === 0 && this.#spool.lines > 0) {
-      await this.#spool.clear();
-    } else if (this.#spool.lines > 2 * this.#spooled.length + 1000) {
-      await this.#spool.rewrite(this.#spooled);
     }
   }
 
@@ -519,12 +375,6 @@ export class LedgerRecorder implements IssuanceObserver, IssuanceGate, Part {
     this.#backoff.reset();
   }
 
-  #publish(): void {
-    const spooled =
-      this.#spooled.length + (this.#inFlight?.spooled === true ? this.#inFlight.records.length : 0);
-    this.#deps.metrics.backlog(this.backlog() - spooled, spooled);
-  }
-
   #logHead(): void {
     const head = this.#chain.head();
     this.#deps.metrics.chainHead(head.sequence);
@@ -545,52 +395,4 @@ export class LedgerRecorder implements IssuanceObserver, IssuanceGate, Part {
     this.#writing = run.catch(() => undefined);
     return run;
   }
-}
-
-/** Settles with `promise`, or rejects once `deadline` (a `performance.now()` time) passes. */
-function withDeadline<T>(promise: Promise<T>, deadline: number): Promise<T> {
-  if (deadline === Number.POSITIVE_INFINITY) return promise;
-  // The promise may still settle after the deadline; that outcome is nobody's to handle.
-  promise.catch(() => undefined);
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(
-      () => {
-        reject(new Error('ledger write timed out'));
-      },
-      Math.max(0, deadline - performance.now()),
-    );
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
-}
-
-/** Merges gap facts of consecutive ranges of the same chain (sorted by chain and sequence). */
-function mergeGaps(facts: readonly GapFact[]): GapFact[] {
-  const sorted = [...facts].sort((a, b) =>
-    a.chainId === b.chainId ? a.fromSequence - b.fromSequence : a.chainId < b.chainId ? -1 : 1,
-  );
-  const merged: GapFact[] = [];
-  for (const fact of sorted) {
-    const last = merged[merged.length - 1];
-    if (last?.chainId === fact.chainId && fact.fromSequence <= last.toSequence + 1) {
-      if (fact.toSequence > last.toSequence) {
-        merged[merged.length - 1] = {
-          ...last,
-          toSequence: fact.toSequence,
-          lastHash: fact.lastHash,
-        };
-      }
-    } else {
-      merged.push(fact);
-    }
-  }
-  return merged;
 }
