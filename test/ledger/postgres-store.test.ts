@@ -1,6 +1,11 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { FixedClock } from '../../src/clock.js';
 import { silentLogger } from '../../src/logger.js';
 import { PostgresLedgerStore } from '../../src/ledger/index.js';
+import type { PostgresTlsMode } from '../../src/ledger/index.js';
+import { createTestPki } from '../support/pki.js';
+import { tempDir } from '../support/tmp.js';
 import { postgresAvailable, startPostgres, type TestPostgres } from '../support/postgres.js';
 import { removeTempDirs } from '../support/tmp.js';
 import { T0 } from './fixtures.js';
@@ -16,6 +21,14 @@ afterAll(async () => {
   await server?.destroy();
   removeTempDirs();
 });
+
+/** A CA file that did not sign the server's certificate. */
+async function otherCaFile(): Promise<string> {
+  const pki = await createTestPki();
+  const path = join(tempDir('meshca-pg-ca-'), 'ca.pem');
+  writeFileSync(path, pki.root.cert.pem);
+  return path;
+}
 
 function running(): TestPostgres {
   if (server === undefined) throw new Error('PostgreSQL did not start');
@@ -88,6 +101,55 @@ function running(): TestPostgres {
       expect(
         () => new PostgresLedgerStore({ url }, new FixedClock(new Date(T0)), silentLogger()),
       ).toThrow(message);
+    });
+
+    describe('over TLS', () => {
+      let tlsServer: TestPostgres | undefined;
+      beforeAll(async () => {
+        tlsServer = await startPostgres({ tlsName: 'db.example' });
+      }, 120_000);
+      afterAll(async () => {
+        await tlsServer?.destroy();
+      });
+
+      it.each<[string, PostgresTlsMode, 'server' | 'other' | undefined, RegExp | undefined]>([
+        ['require: encrypted, the certificate not checked', 'require', undefined, undefined],
+        ['verify-ca: the certificate chains to the given CA', 'verify-ca', 'server', undefined],
+        ['verify-ca against another CA', 'verify-ca', 'other', /self.signed|unable to verify/i],
+        [
+          'verify-full: the name (db.example) is not the host (127.0.0.1)',
+          'verify-full',
+          'server',
+          /does not match|altnames/i,
+        ],
+      ])('%s', async (_name, mode, ca, failure) => {
+        const target = tlsServer!;
+        const caFile = ca === 'server' ? target.tlsCertFile : undefined;
+        const otherCa = ca === 'other' ? await otherCaFile() : undefined;
+        const store = new PostgresLedgerStore(
+          {
+            url: await target.createDatabase(),
+            password: target.password,
+            tls: {
+              mode,
+              ...(otherCa !== undefined
+                ? { caFile: otherCa }
+                : caFile !== undefined
+                  ? { caFile }
+                  : {}),
+            },
+          },
+          new FixedClock(new Date(T0)),
+          silentLogger(),
+        );
+        if (failure === undefined) {
+          await store.open();
+          expect(await store.schemaVersion()).toBe(2);
+          await store.close();
+        } else {
+          await expect(store.open()).rejects.toThrow(failure);
+        }
+      });
     });
 
     it('serializes migrations of replicas starting together', async () => {

@@ -51,6 +51,8 @@ export interface TestPostgres {
   /** The superuser's password, and a file holding it (as a Secret would be mounted). */
   readonly password: string;
   readonly passwordFile: string;
+  /** The server's self-signed certificate (PEM), when it serves TLS. */
+  readonly tlsCertFile: string;
   /** `postgres://postgres@127.0.0.1:PORT/DATABASE` (no password in it). */
   url(database?: string): string;
   /** Creates an empty database and returns its URL. */
@@ -83,8 +85,18 @@ async function asServerUser(program: string, args: readonly string[]): Promise<v
 
 let databases = 0;
 
+/** Options of {@link startPostgres}. */
+export interface TestPostgresOptions {
+  /**
+   * Serve TLS with a self-signed certificate for this DNS name (not for 127.0.0.1, so that
+   * `verify-full` to the loopback address fails and `verify-ca` passes); its PEM is
+   * {@link TestPostgres.tlsCertFile}.
+   */
+  readonly tlsName?: string;
+}
+
 /** Starts a fresh server. */
-export async function startPostgres(): Promise<TestPostgres> {
+export async function startPostgres(settings: TestPostgresOptions = {}): Promise<TestPostgres> {
   const dir = tempDir('meshca-pg-');
   const data = join(dir, 'data');
   const password = `test-${Math.random().toString(36).slice(2)}`;
@@ -107,8 +119,37 @@ export async function startPostgres(): Promise<TestPostgres> {
     'UTF8',
     '--no-sync',
   ]);
+  const tls: string[] = [];
+  const tlsCertFile = join(dir, 'server.crt');
+  if (settings.tlsName !== undefined) {
+    const keyFile = join(dir, 'server.key');
+    const made = await run('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-subj',
+      `/CN=${settings.tlsName}`,
+      '-addext',
+      `subjectAltName=DNS:${settings.tlsName}`,
+      '-days',
+      '2',
+      '-keyout',
+      keyFile,
+      '-out',
+      tlsCertFile,
+    ]);
+    if (made.code !== 0) throw new Error(`openssl failed: ${made.stderr}`);
+    chmodSync(keyFile, 0o600);
+    if (RUNNING_AS_ROOT) await run('chown', ['postgres:postgres', keyFile, tlsCertFile]);
+    tls.push('-c ssl=on', `-c ssl_cert_file=${tlsCertFile}`, `-c ssl_key_file=${keyFile}`);
+  }
   const port = await freePort();
   const options = [
+    ...tls,
     `-p ${port}`,
     `-k ${dir}`,
     '-c listen_addresses=127.0.0.1',
@@ -153,6 +194,7 @@ export async function startPostgres(): Promise<TestPostgres> {
     port,
     password,
     passwordFile,
+    tlsCertFile,
     url,
     sql,
     async createDatabase() {
