@@ -9,7 +9,9 @@
  *     asking at once, then renewing; throughput, latency percentiles, probe latency during the
  *     storm, and the server's memory.
  *
- * Sizes scale with BENCH_SCALE (default 1); BENCH_ONLY=csr,signing,tokens,storm picks sections;
+ *  5. The ledger recorder: the cost of observing an event, and the writer's rate into SQLite.
+ *
+ * Sizes scale with BENCH_SCALE (default 1); BENCH_ONLY=csr,signing,tokens,storm,ledger picks sections;
  * BENCH_SERVER_NODE_OPTIONS passes flags to the server process (e.g. --cpu-prof).
  */
 import { spawn } from 'node:child_process';
@@ -42,6 +44,7 @@ import {
 } from '../src/devmode/index.js';
 import { workloadSpiffeId } from '../src/identity/index.js';
 import { GENERAL_NAME_URI, OID_SUBJECT_ALT_NAME, createCryptoEngine } from '../src/asn1/index.js';
+import { ledgerBench } from './ledger.js';
 
 const SCALE = Number(process.env['BENCH_SCALE'] ?? '1');
 const n = (count: number): number => Math.max(1, Math.round(count * SCALE));
@@ -391,6 +394,7 @@ async function main(): Promise<void> {
       ['signing', signing],
       ['tokens', () => tokens(stateDir)],
       ['storm', () => storm(stateDir)],
+      ['ledger', () => ledgerBench(stateDir, n(20_000), out)],
     ];
     for (const [name, section] of sections) {
       if (only === undefined || only.includes(name)) await section();

@@ -74,11 +74,15 @@ export const ERROR_CATALOGUE = {
   ERR_TOKEN_REVIEW_UNAVAILABLE: { kind: 'unavailable' },
   ERR_DEADLINE: { kind: 'unavailable' },
   ERR_OVERLOADED: { kind: 'unavailable' },
+  /** The ledger cannot record and its spool is full, with `ledgerSpoolFull: fail-closed`. */
+  ERR_LEDGER_UNAVAILABLE: { kind: 'unavailable' },
   // Server-side failures that a retry will not fix by itself.
   ERR_CA_EXPIRED: { kind: 'internal' },
   ERR_VALIDITY_EMPTY: { kind: 'internal' },
   ERR_SIGNING_FAILED: { kind: 'internal' },
   ERR_INTERNAL: { kind: 'internal' },
+  /** The ledger database was migrated by a newer meshca. */
+  ERR_LEDGER_SCHEMA: { kind: 'internal' },
 } as const satisfies Readonly<Record<string, CatalogueEntry>>;
 
 /** Stable error codes. */

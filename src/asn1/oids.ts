@@ -14,6 +14,9 @@ export const OID_NAME_CONSTRAINTS = '2.5.29.30';
 export const OID_CRL_DISTRIBUTION_POINTS = '2.5.29.31';
 export const OID_CERTIFICATE_POLICIES = '2.5.29.32';
 export const OID_AUTHORITY_KEY_IDENTIFIER = '2.5.29.35';
+/** RFC 5280 §5.2.3 cRLNumber and §5.3.1 reasonCode. */
+export const OID_CRL_NUMBER = '2.5.29.20';
+export const OID_CRL_REASON = '2.5.29.21';
 export const OID_EXT_KEY_USAGE = '2.5.29.37';
 
 // RFC 5280 §4.2.1.12: key purposes.

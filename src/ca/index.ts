@@ -17,6 +17,8 @@ export { buildCertificationPath, describe, issuedBy } from './chain.js';
 export type { TrustBundle } from './trust-bundle.js';
 export { createTrustBundle, sameTrustBundle } from './trust-bundle.js';
 export type { LeafFields, SubjectAltName } from './leaf-template.js';
+export type { CrlContent, CrlEntry, CrlReason } from './crl.js';
+export { CRL_REASONS, crlPem, crlToBeSigned, isCrlReason, signCrl } from './crl.js';
 export type { AuthorityListener, IssuedCertificate, SigningOptions } from './authority.js';
 export { CertificateAuthority, SigningAuthority } from './authority.js';
 export type { CaCertificateSpec, CaKeyPair, CaKeyType } from './pki-builder.js';

@@ -3,7 +3,7 @@
  *
  * @module
  */
-export { raceSignal, sleep } from './abort.js';
+export { raceSignal, sleep, withDeadline } from './abort.js';
 export { Semaphore } from './semaphore.js';
 export { writeFileAtomically } from './files.js';
 export { Backoff } from './backoff.js';
