@@ -25,6 +25,7 @@ const FOLDERS = [
   'config',
   'csr',
   'devmode',
+  'discovery',
   'identity',
   'kube',
   'metrics',

@@ -55,7 +55,12 @@ export type MeshCaErrorCode =
   | 'ERR_DEADLINE'
   | 'ERR_OVERLOADED'
   | 'ERR_SIGNING_FAILED'
-  | 'ERR_INTERNAL';
+  | 'ERR_INTERNAL'
+  // --- rogue-CA discovery (#11) ---
+  /** The discovery allowlist file is unreadable or breaks its schema. */
+  | 'ERR_DISCOVERY_ALLOWLIST_INVALID'
+  /** An approved-roots bundle is unreadable or holds no usable certificate. */
+  | 'ERR_DISCOVERY_APPROVED_ROOTS_INVALID';
 
 /** Options accepted by every {@link MeshCaError} constructor. */
 export interface MeshCaErrorOptions {

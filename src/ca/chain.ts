@@ -35,19 +35,47 @@ export function buildCertificationPath(
   roots: readonly ParsedCertificate[],
   at: Date,
 ): CertificationPath {
+  return walk(start, pool, roots, at);
+}
+
+/**
+ * Builds the path from `start` to an anchor in `roots` checking names, signatures, CA flags,
+ * keyCertSign and path lengths, but not validity periods: the question "is this certificate
+ * anchored to an approved root?" (rogue-CA discovery), whose answer does not change when a
+ * certificate on the path expires. Expiry is reported on its own.
+ *
+ * @throws `Error` describing the first problem found.
+ */
+export function findCertificationPath(
+  start: ParsedCertificate,
+  pool: readonly ParsedCertificate[],
+  roots: readonly ParsedCertificate[],
+): CertificationPath {
+  return walk(start, pool, roots, undefined);
+}
+
+function walk(
+  start: ParsedCertificate,
+  pool: readonly ParsedCertificate[],
+  roots: readonly ParsedCertificate[],
+  at: Date | undefined,
+): CertificationPath {
   const path: ParsedCertificate[] = [];
   let current = start;
   for (let depth = 0; depth <= MAX_DEPTH; depth++) {
-    checkValidity(current, at);
+    if (at !== undefined) checkValidity(current, at);
     const asAnchor = roots.find((root) => root.sha256 === current.sha256);
     if (asAnchor) return finish(path, asAnchor);
     const anchor = roots.find((root) => issuedBy(current, root));
     path.push(current);
     if (anchor) {
-      checkValidity(anchor, at);
+      if (at !== undefined) checkValidity(anchor, at);
       return finish(path, anchor);
     }
-    const next = pool.find((candidate) => candidate !== current && issuedBy(current, candidate));
+    const next = pool.find(
+      (candidate) =>
+        candidate !== current && !path.includes(candidate) && issuedBy(current, candidate),
+    );
     if (!next) {
       throw new Error(
         `no issuer found for "${describe(current)}" among the ` + `intermediates and roots`,

@@ -5,3 +5,5 @@
  */
 export type { RequestOutcome } from './ca-metrics.js';
 export { CaMetrics } from './ca-metrics.js';
+export type { FindingCount } from './discovery-metrics.js';
+export { DiscoveryMetrics } from './discovery-metrics.js';
