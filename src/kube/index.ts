@@ -14,3 +14,20 @@ export { LeaseElector } from './lease.js';
 export { LabelSelector } from './label-selector.js';
 export type { PodIndexOptions, PodRecord } from './pod-index.js';
 export { PodIndex } from './pod-index.js';
+export type { KubeClusterCertificateReaderOptions } from './cluster-certificates.js';
+export { KubeClusterCertificateReader } from './cluster-certificates.js';
+export {
+  CERTIFICATE_KEYS,
+  EXCLUDED_SECRET_TYPES,
+  isPrivateKeyName,
+  secretListReviver,
+  toSecretRecord,
+  withoutPrivateKeyBlocks,
+} from './secret-reduction.js';
+export type {
+  EventObject,
+  EventRecorderStats,
+  KubeEventRecorderOptions,
+  RecordedEvent,
+} from './event-recorder.js';
+export { KubeEventRecorder, eventName } from './event-recorder.js';
