@@ -149,7 +149,10 @@ export interface CertificateDescription {
   readonly notAfter: Date;
   /** basicConstraints cA. */
   readonly isCa: boolean;
-  /** Issuer equals subject and the certificate's own key verifies its signature. */
+  /**
+   * Issuer equals subject and the certificate's own key verifies its signature, whatever its
+   * keyUsage says (a self-signed webhook serving certificate used as its own `caBundle`).
+   */
   readonly selfSigned: boolean;
   readonly key: KeyDescription;
   /** OpenSSL's name of the signature algorithm (`sha256WithRSAEncryption`), or its OID. */
@@ -199,11 +202,21 @@ export function describeCertificate(cert: ParsedCertificate): CertificateDescrip
     notBefore: cert.notBefore,
     notAfter: cert.notAfter,
     isCa: cert.isCa,
-    selfSigned: cert.selfSigned,
+    selfSigned: cert.selfSigned || signsItself(cert),
     key: keyOf(cert),
     signatureAlgorithm,
     signatureHash,
   };
+}
+
+/** OpenSSL's check refuses a self-issued leaf without keyCertSign; discovery still calls it self-signed. */
+function signsItself(cert: ParsedCertificate): boolean {
+  if (!cert.issuerDer.equals(cert.subjectDer)) return false;
+  try {
+    return cert.x509.verify(cert.x509.publicKey);
+  } catch {
+    return false;
+  }
 }
 
 function signatureOf(cert: ParsedCertificate): readonly [string, SignatureHash] {

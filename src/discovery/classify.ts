@@ -185,7 +185,7 @@ export function classifyHolder(holder: CertificateHolder, judge: Judge): Finding
       holder.role === 'ca-bundle'
         ? " The API server trusts it when it calls this object's backend."
         : '';
-    if (cert.selfSigned) {
+    if (description.selfSigned) {
       add(
         'self-signed-ca',
         'high',
@@ -247,7 +247,9 @@ function caKeyFindings(
 
 /**
  * The finding about a chain an Ingress or Gateway serves, if it does not chain to an approved
- * anchor. `chain` is the served certificate entry (`tls.crt`), leaf first.
+ * anchor. `chain` is the served certificate entry (`tls.crt`), leaf first; `pool` is every
+ * certificate of the Secret (a `ca.crt` intermediate counts: the question is who issued the
+ * certificate, not whether the chain is complete).
  */
 export function classifyServed(
   server: ObjectRef,
@@ -255,10 +257,11 @@ export function classifyServed(
   secret: ObjectRef,
   chain: readonly ParsedCertificate[],
   judge: Judge,
+  pool: readonly ParsedCertificate[] = chain,
 ): FindingDraft | undefined {
   const [leaf] = chain;
   if (leaf === undefined || judge.isApprovedAnchor(leaf)) return undefined;
-  const verdict = judge.anchoring(leaf, chain);
+  const verdict = judge.anchoring(leaf, pool);
   if (verdict.anchored) return undefined;
   const description = judge.describe(leaf);
   return {

@@ -374,7 +374,8 @@ class ScanRun {
       );
       const chain = servedEntry === undefined ? [] : certificatesOf([servedEntry]);
       for (const { server, location } of servedBy) {
-        const draft = classifyServed(server, location, secret.object, chain, this.#judge);
+        const pool = entries.flatMap((entry) => entry.certificates);
+        const draft = classifyServed(server, location, secret.object, chain, this.#judge, pool);
         if (draft) await this.#emit(draft);
       }
     }
@@ -442,7 +443,9 @@ class ScanRun {
       complete: this.#coverage.every(
         (entry) => entry.state === 'scanned' || entry.state === 'absent',
       ),
-      sources: this.#coverage,
+      sources: [...this.#coverage].sort(
+        (a, b) => SOURCES.indexOf(a.source) - SOURCES.indexOf(b.source),
+      ),
       certificates: this.#fingerprints.size,
       unreadable: this.#unreadable,
       anchors: this.#judge.anchors.length,
