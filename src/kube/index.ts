@@ -16,6 +16,7 @@ export type { PodIndexOptions, PodRecord } from './pod-index.js';
 export { PodIndex } from './pod-index.js';
 export type { KubeClusterCertificateReaderOptions } from './cluster-certificates.js';
 export { KubeClusterCertificateReader } from './cluster-certificates.js';
+export type { ReducedSecret } from './secret-reduction.js';
 export {
   CERTIFICATE_KEYS,
   EXCLUDED_SECRET_TYPES,

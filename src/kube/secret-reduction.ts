@@ -148,6 +148,9 @@ export function withoutPrivateKeyBlocks(text: string): { text: string; privateKe
     const endAt = text.indexOf(endMarker, labelEnd + DASHES.length);
     if (endAt === -1) return { text: kept, privateKeyBlocks };
     position = endAt + endMarker.length;
+    // ...and the line break that ended the block.
+    if (text.startsWith('\r\n', position)) position += 2;
+    else if (text.startsWith('\n', position)) position += 1;
   }
   return { text: kept + text.slice(position), privateKeyBlocks };
 }
