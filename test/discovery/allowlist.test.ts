@@ -163,7 +163,9 @@ describe('Allowlist.match', () => {
     [
       'a finding without a certificate is never matched by fingerprint',
       () => {
-        const draft: Partial<FindingDraft> = finding(inNamespace('team'));
+        const draft: { -readonly [K in keyof FindingDraft]?: FindingDraft[K] } = finding(
+          inNamespace('team'),
+        );
         delete draft.certificate;
         return draft as FindingDraft;
       },
