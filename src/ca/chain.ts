@@ -76,11 +76,7 @@ function walk(
       (candidate) =>
         candidate !== current && !path.includes(candidate) && issuedBy(current, candidate),
     );
-    if (!next) {
-      throw new Error(
-        `no issuer found for "${describe(current)}" among the ` + `intermediates and roots`,
-      );
-    }
+    if (!next) throw new NoIssuerFoundError(current);
     current = next;
   }
   throw new Error(`certification path is longer than ${MAX_DEPTH}`);
@@ -110,6 +106,18 @@ function finish(path: ParsedCertificate[], anchor: ParsedCertificate): Certifica
     }
   }
   return { path, anchor };
+}
+
+/** Path building stopped at a certificate whose issuer is neither a root nor in the pool. */
+export class NoIssuerFoundError extends Error {
+  /** Where the path stops. */
+  readonly certificate: ParsedCertificate;
+
+  constructor(certificate: ParsedCertificate) {
+    super(`no issuer found for "${describe(certificate)}" among the intermediates and roots`);
+    this.name = 'NoIssuerFoundError';
+    this.certificate = certificate;
+  }
 }
 
 /** A certificate on the path is not valid yet: the same input may be accepted later. */

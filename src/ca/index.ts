@@ -14,7 +14,13 @@ export {
 } from './material.js';
 export type { ParsedCertificate } from '../asn1/index.js';
 export type { CertificationPath } from './chain.js';
-export { buildCertificationPath, describe, findCertificationPath, issuedBy } from './chain.js';
+export {
+  NoIssuerFoundError,
+  buildCertificationPath,
+  describe,
+  findCertificationPath,
+  issuedBy,
+} from './chain.js';
 export type {
   CertificateBlock,
   CertificateDescription,

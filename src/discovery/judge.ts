@@ -8,6 +8,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import {
+  NoIssuerFoundError,
   describe,
   describeCertificate,
   findCertificationPath,
@@ -117,6 +118,16 @@ export class Judge {
       entry.anchor = describe(path.anchor);
       return { anchored: true, anchor: entry.anchor };
     } catch (error) {
+      if (error instanceof NoIssuerFoundError) {
+        const stop = error.certificate;
+        const issuer = ((stop.x509.issuer as string | undefined) ?? '').replaceAll('\n', ', ');
+        const where =
+          stop === cert ? 'its issuer' : `the chain stops at "${describe(stop)}", whose issuer`;
+        return {
+          anchored: false,
+          reason: `${where} "${issuer}" is neither an approved anchor nor in the same object`,
+        };
+      }
       return { anchored: false, reason: errorMessage(error) };
     }
   }

@@ -89,6 +89,8 @@ export class KubeEventRecorder implements Part {
   readonly #lastPosted: LRUCache<string, number>;
   readonly #queue: RecordedEvent[] = [];
   #wake: (() => void) | undefined;
+  /** True from taking an Event off the queue until its post is settled. */
+  #posting = false;
   #stats = { created: 0, updated: 0, suppressed: 0, dropped: 0, failed: 0 };
 
   constructor(
@@ -149,8 +151,6 @@ export class KubeEventRecorder implements Part {
     }
   }
 
-  #posting = false;
-
   async #work(signal: AbortSignal): Promise<void> {
     // A function, not the property: the compiler would narrow `signal.aborted` to false.
     const stopped = (): boolean => signal.aborted;
@@ -168,10 +168,10 @@ export class KubeEventRecorder implements Part {
         });
         continue;
       }
-      await this.#limiter.take(signal);
-      if (stopped()) return;
       this.#posting = true;
       try {
+        await this.#limiter.take(signal);
+        if (stopped()) return;
         await this.#post(event, signal);
       } catch (error) {
         if (stopped()) return;
