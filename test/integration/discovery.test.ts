@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { runCommand } from '../../src/cli/main.js';
 import { systemClock } from '../../src/clock.js';
+import type { Allowlist } from '../../src/discovery/index.js';
 import {
-  Allowlist,
   EventFindingSink,
   MetricsFindingSink,
   ReportSink,

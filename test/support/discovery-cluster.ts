@@ -4,7 +4,8 @@
  * apiextensions.k8s.io/v1 and awaited until API discovery serves them; and small helpers that
  * create Secrets, Ingresses, Gateways, Issuers and webhook configurations as raw JSON.
  */
-import { KubeApiError, KubeClient } from '../../src/kube/index.js';
+import type { KubeClient } from '../../src/kube/index.js';
+import { KubeApiError } from '../../src/kube/index.js';
 import { eventually } from './kube.js';
 
 /** A CRD to install: served versions, the first one stored; any content allowed. */
