@@ -89,6 +89,7 @@ export {
 } from './pem.js';
 export type { ParsedCertificate } from './certificate.js';
 export { parseCertificateDer, parseCertificatesPem } from './certificate.js';
+export { readCertificateDer } from './certificate-reader.js';
 export { createCryptoEngine } from './crypto-engine.js';
 export type { NameAttribute } from './name.js';
 export { buildName } from './name.js';

@@ -32,6 +32,7 @@ import {
   OID_SHA512,
   OID_SHA512_WITH_RSA,
   parseCertificateDer,
+  readCertificateDer,
   type ParsedCertificate,
 } from '../asn1/index.js';
 
@@ -104,12 +105,17 @@ export function inventoryPem(text: string): PemInventory {
 }
 
 /**
- * Parses one certificate block.
+ * Parses one certificate block: with the fast strict-DER reader, or, for input that is BER rather
+ * than DER (some toolkits produce it), with the lenient pkijs parser.
  *
  * @throws `Error` when the DER is not a certificate Node and pkijs can read.
  */
 export function parseCertificateBlock(block: CertificateBlock): ParsedCertificate {
-  return parseCertificateDer(block.der);
+  try {
+    return readCertificateDer(block.der);
+  } catch {
+    return parseCertificateDer(block.der);
+  }
 }
 
 /** A public key, as discovery judges it. */
