@@ -55,15 +55,20 @@ const FINGERPRINT = z
   .transform((value) => value.replaceAll(':', '').toLowerCase())
   .pipe(z.string().regex(/^[0-9a-f]{64}$/, 'a fingerprint is 64 hex digits (SHA-256)'));
 
-const RULE = z.union([
-  z.strictObject({ namespace: NAME, reason: REASON, kinds: KINDS }),
-  z.strictObject({
-    object: z.strictObject({ kind: NAME, namespace: NAME.optional(), name: NAME }),
-    reason: REASON,
+const RULE = z
+  .strictObject({
+    namespace: NAME.optional(),
+    object: z.strictObject({ kind: NAME, namespace: NAME.optional(), name: NAME }).optional(),
+    fingerprint: FINGERPRINT.optional(),
+    reason: z.string('every allowlist entry needs a reason').pipe(REASON),
     kinds: KINDS,
-  }),
-  z.strictObject({ fingerprint: FINGERPRINT, reason: REASON, kinds: KINDS }),
-]);
+  })
+  .refine(
+    (rule) =>
+      [rule.namespace, rule.object, rule.fingerprint].filter((value) => value !== undefined)
+        .length === 1,
+    'give exactly one of namespace, object or fingerprint',
+  );
 
 const FILE = z.strictObject({ allow: z.array(RULE).default([]) });
 
@@ -158,8 +163,10 @@ export async function loadAllowlist(path: string): Promise<Allowlist> {
 /** zod leaves absent optional keys as `undefined`; our types say "absent" (exactOptionalPropertyTypes). */
 function withoutUndefined(rule: z.infer<typeof RULE>): AllowlistRule {
   const kinds = rule.kinds === undefined ? {} : { kinds: rule.kinds };
-  if ('namespace' in rule) return { namespace: rule.namespace, reason: rule.reason, ...kinds };
-  if ('object' in rule) {
+  if (rule.namespace !== undefined) {
+    return { namespace: rule.namespace, reason: rule.reason, ...kinds };
+  }
+  if (rule.object !== undefined) {
     const { kind, namespace, name } = rule.object;
     return {
       object: { kind, name, ...(namespace === undefined ? {} : { namespace }) },
@@ -167,5 +174,5 @@ function withoutUndefined(rule: z.infer<typeof RULE>): AllowlistRule {
       ...kinds,
     };
   }
-  return { fingerprint: rule.fingerprint, reason: rule.reason, ...kinds };
+  return { fingerprint: rule.fingerprint ?? '', reason: rule.reason, ...kinds };
 }

@@ -80,16 +80,37 @@ allow:
   });
 
   const invalid: [string, string, RegExp][] = [
-    ['no reason', 'allow: [{ namespace: x }]', /allow\.0/],
-    ['an empty reason', 'allow: [{ namespace: x, reason: "  " }]', /allow\.0/],
+    [
+      'no reason',
+      'allow: [{ namespace: x }]',
+      /allow\.0\.reason: every allowlist entry needs a reason/,
+    ],
+    [
+      'an empty reason',
+      'allow: [{ namespace: x, reason: "  " }]',
+      /allow\.0\.reason: every allowlist entry needs a reason/,
+    ],
     [
       'two selectors in one rule',
-      'allow: [{ namespace: x, fingerprint: y, reason: z }]',
-      /allow\.0/,
+      'allow: [{ namespace: x, object: { kind: Secret, name: y }, reason: z }]',
+      /allow\.0: give exactly one of namespace, object or fingerprint/,
     ],
-    ['a short fingerprint', 'allow: [{ fingerprint: abcd, reason: z }]', /allow\.0/],
-    ['an unknown kind', 'allow: [{ namespace: x, reason: z, kinds: [rogue] }]', /allow\.0/],
-    ['an unknown top-level key', 'allowed: []', /unrecognized|Unrecognized/],
+    [
+      'no selector',
+      'allow: [{ reason: z }]',
+      /allow\.0: give exactly one of namespace, object or fingerprint/,
+    ],
+    [
+      'a short fingerprint',
+      'allow: [{ fingerprint: abcd, reason: z }]',
+      /allow\.0\.fingerprint: a fingerprint is 64 hex digits/,
+    ],
+    [
+      'an unknown kind',
+      'allow: [{ namespace: x, reason: z, kinds: [rogue] }]',
+      /allow\.0\.kinds\.0: /,
+    ],
+    ['an unknown top-level key', 'allowed: []', /\(top level\): Unrecognized key: "allowed"/],
     ['not YAML', 'allow: [', /not YAML or JSON/],
   ];
   it.each(invalid)('refuses %s, naming the problem', (_name, text, problem) => {
