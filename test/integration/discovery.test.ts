@@ -461,12 +461,12 @@ describeKube('rogue-CA discovery (real kube-apiserver)', () => {
     expect(report.report()?.summary).toMatchObject({ findings: 9, allowlisted: 1, actionable: 8 });
   });
 
-  function cli(args: string[], kubeconfig = scannerKubeconfig) {
+  function cli(args: string[], kubeconfig = scannerKubeconfig, isTTY = false) {
     let out = '';
     let err = '';
     const io = {
       stdout: { write: (text: string) => (out += text) },
-      stderr: { write: (text: string) => (err += text) },
+      stderr: { write: (text: string) => (err += text), isTTY },
       env: {},
       cwd: process.cwd(),
     };
@@ -515,6 +515,19 @@ describeKube('rogue-CA discovery (real kube-apiserver)', () => {
     // Not a terminal: plain progress lines on stderr.
     expect(err).toMatch(/^scan: Secrets: 6 read; \d+ finding\(s\) so far$/m);
     expect(err).not.toContain('\r');
+  });
+
+  it('meshca scan draws a progress bar on a terminal', async () => {
+    const { code, err } = await cli(
+      ['--allowlist', allowlistFile, '--page-size', '2'],
+      scannerKubeconfig,
+      true,
+    );
+    expect(code).toBe(3);
+    // Redrawn in place; the API server's remainingItemCount gives the bar its length.
+    expect(err).toContain('\r\x1b[K');
+    expect(err).toMatch(/Secrets\s+(\[[#-]{30}\] )?6(\/6)? read, \d+ finding\(s\)\n/);
+    expect(err).not.toMatch(/^scan: /m);
   });
 
   it('meshca scan prints a report a person can read', async () => {
