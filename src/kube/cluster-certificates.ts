@@ -25,6 +25,7 @@ import type {
 } from '../discovery/index.js';
 import { ApiDiscovery, type ResourceWish, type ServedResource } from './api-discovery.js';
 import { KubeApiError, type KubeClient } from './client.js';
+import { servedSecrets, type RawServing } from './serving-references.js';
 import {
   SECRET_FIELD_SELECTOR,
   secretListReviver,
@@ -332,29 +333,6 @@ export class KubeClusterCertificateReader implements ClusterCertificateReader {
   }
 }
 
-interface RawServing extends RawMeta {
-  readonly spec?: {
-    /** Ingress. */
-    readonly tls?: readonly { readonly secretName?: unknown }[];
-    /** Istio Gateway. */
-    readonly servers?: readonly {
-      readonly tls?: { readonly credentialName?: unknown; readonly credentialNames?: unknown };
-    }[];
-    /** Gateway API Gateway. */
-    readonly listeners?: readonly {
-      readonly name?: string;
-      readonly tls?: {
-        readonly certificateRefs?: readonly {
-          readonly group?: string;
-          readonly kind?: string;
-          readonly name?: unknown;
-          readonly namespace?: string;
-        }[];
-      };
-    }[];
-  };
-}
-
 interface RawIssuer extends RawMeta {
   readonly spec?: {
     readonly selfSigned?: unknown;
@@ -368,70 +346,6 @@ interface RawCaBundleHolder extends RawMeta {
     readonly clientConfig?: { readonly caBundle?: unknown };
   }[];
   readonly spec?: { readonly caBundle?: unknown };
-}
-
-/** The Secrets an Ingress or Gateway serves. */
-function servedSecrets(
-  source: ServingSource,
-  raw: RawServing,
-  namespace: string,
-): ServingObject['references'] {
-  const references: { location: string; secret: { namespace: string; name: string } }[] = [];
-  const spec = raw.spec ?? {};
-  switch (source) {
-    case 'ingresses':
-      for (const [index, tls] of (spec.tls ?? []).entries()) {
-        if (typeof tls.secretName === 'string' && tls.secretName !== '') {
-          references.push({
-            location: `spec.tls[${index}]`,
-            secret: { namespace, name: tls.secretName },
-          });
-        }
-      }
-      break;
-    case 'istio-gateways':
-      // The Secret lives in the namespace of the gateway *workload*, which is usually the
-      // Gateway's own; a `kubernetes-gateway://ns/name` or `ns/name` reference says otherwise.
-      for (const [index, server] of (spec.servers ?? []).entries()) {
-        const names = [
-          server.tls?.credentialName,
-          ...(Array.isArray(server.tls?.credentialNames)
-            ? (server.tls.credentialNames as unknown[])
-            : []),
-        ];
-        for (const credential of names) {
-          if (typeof credential !== 'string' || credential === '') continue;
-          const secret = istioCredential(credential, namespace);
-          references.push({ location: `spec.servers[${index}].tls.credentialName`, secret });
-        }
-      }
-      break;
-    case 'gateway-api-gateways':
-      for (const [index, listener] of (spec.listeners ?? []).entries()) {
-        for (const [refIndex, ref] of (listener.tls?.certificateRefs ?? []).entries()) {
-          if ((ref.group ?? '') !== '' || (ref.kind ?? 'Secret') !== 'Secret') continue;
-          if (typeof ref.name !== 'string' || ref.name === '') continue;
-          references.push({
-            location: `spec.listeners[${listener.name ?? index}].tls.certificateRefs[${refIndex}]`,
-            secret: { namespace: ref.namespace ?? namespace, name: ref.name },
-          });
-        }
-      }
-      break;
-  }
-  return references;
-}
-
-/** Istio's credential references: `name`, `kubernetes://name`, `kubernetes-gateway://ns/name`. */
-function istioCredential(
-  credential: string,
-  namespace: string,
-): { namespace: string; name: string } {
-  const bare = credential.replace(/^kubernetes(-gateway)?:\/\//, '');
-  const slash = bare.indexOf('/');
-  return slash === -1
-    ? { namespace, name: bare }
-    : { namespace: bare.slice(0, slash), name: bare.slice(slash + 1) };
 }
 
 function decodeBase64(value: string): string {
