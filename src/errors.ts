@@ -65,6 +65,9 @@ export const ERROR_CATALOGUE = {
   ERR_CSR_SIGNATURE_ALGORITHM: { kind: 'invalid' },
   ERR_CSR_SIGNATURE: { kind: 'invalid' },
   ERR_IDENTITY_INVALID: { kind: 'invalid' },
+  // Operator input read at start-up or by `meshca scan` (never a caller's).
+  ERR_DISCOVERY_ALLOWLIST_INVALID: { kind: 'invalid' },
+  ERR_DISCOVERY_APPROVED_ROOTS_INVALID: { kind: 'invalid' },
   // Authorization: the client sees the message, which names the rule.
   ERR_CSR_IDENTITY_NOT_OWNED: { kind: 'denied' },
   ERR_POLICY_DENIED: { kind: 'denied' },

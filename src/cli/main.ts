@@ -1,5 +1,5 @@
 /**
- * The `meshca` command line: dispatches to `serve`, `token`, `request` and `version`, turns
+ * The `meshca` command line: dispatches to `serve`, `token`, `request`, `scan` and `version`, turns
  * failures into a message and an exit code, and owns process signals for `serve`.
  *
  * @module
@@ -10,6 +10,7 @@ import { createLogger } from '../logger.js';
 import { MAIN_USAGE, serveUsage } from './help.js';
 import { UsageError, type CommandIo } from './io.js';
 import { REQUEST_USAGE, requestCommand } from './request.js';
+import { scanCommand } from './scan.js';
 import { startServer } from './serve.js';
 import { TOKEN_USAGE, tokenCommand } from './token.js';
 
@@ -41,6 +42,8 @@ export async function runCommand(
         return await tokenCommand(rest, io);
       case 'request':
         return await requestCommand(rest, io);
+      case 'scan':
+        return await scanCommand(rest, io, stopSignal);
       case 'version':
       case '--version':
         io.stdout.write(`meshca ${version()}\n`);

@@ -16,3 +16,21 @@ export type { PodIndexOptions, PodRecord } from './pod-index.js';
 export { PodIndex } from './pod-index.js';
 export type { ApiReachabilityOptions } from './reachability.js';
 export { ApiReachability, DEFAULT_REACHABILITY } from './reachability.js';
+export type { KubeClusterCertificateReaderOptions } from './cluster-certificates.js';
+export { KubeClusterCertificateReader } from './cluster-certificates.js';
+export type { ReducedSecret } from './secret-reduction.js';
+export {
+  CERTIFICATE_KEYS,
+  EXCLUDED_SECRET_TYPES,
+  isPrivateKeyName,
+  secretListReviver,
+  toSecretRecord,
+  withoutPrivateKeyBlocks,
+} from './secret-reduction.js';
+export type {
+  EventObject,
+  EventRecorderStats,
+  KubeEventRecorderOptions,
+  RecordedEvent,
+} from './event-recorder.js';
+export { KubeEventRecorder, eventName } from './event-recorder.js';
