@@ -55,7 +55,11 @@ export type MeshCaErrorCode =
   | 'ERR_DEADLINE'
   | 'ERR_OVERLOADED'
   | 'ERR_SIGNING_FAILED'
-  | 'ERR_INTERNAL';
+  | 'ERR_INTERNAL'
+  // --- added by the policy engine (#9); kind: unavailable ---
+  // A policy fact cannot be known now (a watch not loaded yet, the API server unreachable or
+  // rate-limited on a cache miss): the client retries; nothing is denied on a guess.
+  | 'ERR_POLICY_UNAVAILABLE';
 
 /** Options accepted by every {@link MeshCaError} constructor. */
 export interface MeshCaErrorOptions {

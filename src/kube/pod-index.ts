@@ -1,15 +1,16 @@
 /**
- * What the ambient node authorizer needs to know about pods, and nothing more: for each pod that
- * is not finished, its namespace, name, UID, service account and node, indexed by
+ * What the ambient node authorizer and the live-workload policy need to know about pods, and
+ * nothing more: for each pod that is not finished, its namespace, name, UID, service account,
+ * node, phase and whether it is terminating, indexed by
  * (namespace/service account, node). The watch asks the API server to leave out finished pods
- * (`status.phase!=Succeeded,status.phase!=Failed`), and each pod is reduced to those six fields,
+ * (`status.phase!=Succeeded,status.phase!=Failed`), and each pod is reduced to those seven fields,
  * so a cluster with many thousand pods costs a few hundred bytes per pod.
  *
  * @module
  */
 import type { Logger } from '../logger.js';
 import type { KubeClient } from './client.js';
-import { Informer, type RawObject } from './informer.js';
+import { Informer, type InformerHandler, type RawObject } from './informer.js';
 
 /** The fields of a pod the authorizer reads. */
 export interface PodRecord {
@@ -19,6 +20,8 @@ export interface PodRecord {
   readonly serviceAccount: string;
   readonly nodeName: string;
   readonly phase: string;
+  /** True once the pod has a deletionTimestamp (it is shutting down). */
+  readonly terminating: boolean;
 }
 
 interface RawPod extends RawObject {
@@ -55,6 +58,7 @@ export class PodIndex {
             serviceAccount: pod.spec?.serviceAccountName ?? 'default',
             nodeName: pod.spec?.nodeName ?? '',
             phase: pod.status?.phase ?? '',
+            terminating: pod.metadata?.deletionTimestamp !== undefined,
           };
         },
       },
@@ -84,6 +88,25 @@ export class PodIndex {
   /** The pod `namespace/name`, when it exists and is not finished. */
   pod(namespace: string, name: string): PodRecord | undefined {
     return this.#informer.get(`${namespace}/${name}`);
+  }
+
+  /**
+   * Registers a change handler (add, update, delete), e.g. to notice deletions; call before
+   * {@link start} to see the initial list as adds.
+   */
+  on(handler: InformerHandler<PodRecord>): void {
+    this.#informer.on(handler);
+  }
+
+  /** The unfinished pods of `namespace/serviceAccount` scheduled on `nodeName`. */
+  podsOnNode(namespace: string, serviceAccount: string, nodeName: string): PodRecord[] {
+    const keys = this.#byIdentityAndNode.get(indexKey(namespace, serviceAccount, nodeName));
+    const pods: PodRecord[] = [];
+    for (const key of keys ?? []) {
+      const pod = this.#informer.get(key);
+      if (pod !== undefined) pods.push(pod);
+    }
+    return pods;
   }
 
   /** True when an unfinished pod of `namespace/serviceAccount` is scheduled on `nodeName`. */

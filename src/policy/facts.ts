@@ -30,11 +30,17 @@ export interface PodLookup {
   /**
    * The pod `namespace/name` as it is now, or undefined when it does not exist. Answered from the
    * watch cache; a pod the cache does not know is confirmed with one bounded, rate-limited GET
-   * (a pod created a moment ago may not have reached the cache yet).
+   * (a pod created a moment ago may not have reached the cache yet), unless the cache saw the
+   * pod with `uid` (the UID the caller's token names) deleted.
    *
    * @throws `UnavailableError` when the answer cannot be known now.
    */
-  pod(namespace: string, name: string, signal: AbortSignal): Promise<PodFacts | undefined>;
+  pod(
+    namespace: string,
+    name: string,
+    uid: string,
+    signal: AbortSignal,
+  ): Promise<PodFacts | undefined>;
   /**
    * The pods of `namespace/serviceAccount` scheduled on `nodeName` (ztunnel's impersonation),
    * from the cache; confirmed with one bounded, rate-limited list when the cache has none.

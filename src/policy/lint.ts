@@ -139,7 +139,7 @@ function unreachableReason(
 ): string | undefined {
   const identities = identitySpace(rule);
   for (const centralRule of centralEnforced) {
-    if (!centralRule.selector.selectsEverything) continue;
+    if (!selectorCovers(centralRule, rule)) continue;
     const deny = centralRule.spec.identities?.deny;
     if (deny !== undefined && new GlobList(deny).covers(identities)) {
       return `every identity it selects is denied by central rule "${centralRule.name}"`;

@@ -88,9 +88,11 @@ export function parsePolicyDocument(bytes: Uint8Array, file: string): ParsedPoli
   }
   const result = policyDocumentSchema.safeParse(value);
   if (!result.success) {
-    throw new PolicyParseError(
-      result.error.issues.flatMap((issue) => issuesOf(issue, yamlDocument, lineCounter, file)),
+    const issues = result.error.issues.flatMap((issue) =>
+      issuesOf(issue, yamlDocument, lineCounter, file),
     );
+    issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
+    throw new PolicyParseError(issues);
   }
   const rules = yamlDocument.getIn(['spec', 'rules'], true);
   const rulePositions = result.data.spec.rules.map((_rule, index) =>

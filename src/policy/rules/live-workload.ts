@@ -54,7 +54,7 @@ export async function checkLiveWorkload(
       `${whose} token is not bound to a pod (a projected, pod-bound token is required)`,
     );
   }
-  const pod = await cluster.pods.pod(caller.namespace, caller.podName, signal);
+  const pod = await cluster.pods.pod(caller.namespace, caller.podName, caller.podUid, signal);
   const problem = podProblem(pod, caller);
   if (problem !== undefined) return refused(`${whose} pod ${problem}`);
   if (!request.impersonated) return { live: true };
