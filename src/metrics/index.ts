@@ -5,3 +5,4 @@
  */
 export type { RequestOutcome } from './ca-metrics.js';
 export { CaMetrics } from './ca-metrics.js';
+export { PolicyMetrics } from './policy-metrics.js';
