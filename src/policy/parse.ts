@@ -71,13 +71,16 @@ export function parsePolicyDocument(bytes: Uint8Array, file: string): ParsedPoli
   const yamlDocument = documents[0] as Document.Parsed;
   if (yamlDocument.errors.length > 0) {
     throw new PolicyParseError(
-      yamlDocument.errors.map((error) => ({
-        file,
-        path: '',
-        line: error.linePos?.[0].line,
-        column: error.linePos?.[0].col,
-        message: error.message.split('\n')[0] ?? error.message,
-      })),
+      yamlDocument.errors.map((error) => {
+        const { line, col } = lineCounter.linePos(error.pos[0]);
+        return {
+          file,
+          path: '',
+          line,
+          column: col,
+          message: error.message.split('\n')[0] ?? error.message,
+        };
+      }),
     );
   }
   let value: unknown;
