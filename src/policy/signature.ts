@@ -112,7 +112,7 @@ export class PolicySignatureVerifier {
 /**
  * Signs a policy file's exact bytes: the detached compact JWS (`header..signature`) to store
  * next to it. The algorithm follows the key: ES256/ES384/ES512 for EC P-256/P-384/P-521, RS256
- * for RSA (at least 2048 bits), PS256 for RSA-PSS, EdDSA for Ed25519. The header carries the
+ * for RSA (at least 2048 bits), EdDSA for Ed25519. The header carries the
  * key's RFC 7638 thumbprint as `kid`.
  *
  * @throws `Error` for a key that is not a private key of a supported type.
@@ -149,9 +149,6 @@ function signingAlgorithm(key: KeyObject): string {
     case 'rsa':
       if ((details?.modulusLength ?? 0) < 2048) throw new Error('RSA keys need at least 2048 bits');
       return 'RS256';
-    case 'rsa-pss':
-      if ((details?.modulusLength ?? 0) < 2048) throw new Error('RSA keys need at least 2048 bits');
-      return 'PS256';
     case 'ed25519':
       return 'EdDSA';
     default:
@@ -175,8 +172,6 @@ function verificationAlgorithms(key: KeyObject): string[] {
       }
     case 'rsa':
       return ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
-    case 'rsa-pss':
-      return ['PS256', 'PS384', 'PS512'];
     case 'ed25519':
       return ['EdDSA', 'Ed25519'];
     default:
