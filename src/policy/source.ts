@@ -75,7 +75,9 @@ export class PolicySource implements Part {
   #lastSeen: string | undefined;
   #inForce: { policy: CompiledPolicy; version: string } | undefined;
   /** Why the newest version is not in force, while it is not. */
-  #problem: string | undefined;
+  #refusal: string | undefined;
+  /** Why the source could not be read, while it cannot. */
+  #readError: string | undefined;
   #wake: (() => void) | undefined;
   #unsubscribe: (() => void) | undefined;
 
@@ -101,7 +103,7 @@ export class PolicySource implements Part {
     if (this.#inForce === undefined) {
       throw new PolicyLoadError(
         `the ${layer} policy (${reader.description}) could not be loaded, so meshca will not start: ${
-          this.#problem ?? outcome
+          this.#problem() ?? outcome
         }`,
       );
     }
@@ -133,7 +135,7 @@ export class PolicySource implements Part {
         name: this.name,
         // The replica goes on issuing under the last good version: informational only.
         severity: 'informational',
-        check: () => this.#problem,
+        check: () => this.#problem(),
       },
     ];
   }
@@ -146,11 +148,13 @@ export class PolicySource implements Part {
       bytes = await reader.read(signal);
     } catch (error) {
       const problem = `${reader.description} could not be read: ${errorMessage(error)}`;
-      if (problem !== this.#problem)
+      if (problem !== this.#readError) {
         this.#logger.warn({ layer, err: errorMessage(error) }, 'policy unreadable');
-      this.#problem = this.#keeping(problem);
+      }
+      this.#readError = problem;
       return 'unreadable';
     }
+    this.#readError = undefined;
     const version =
       bytes === undefined
         ? 'missing'
@@ -162,7 +166,7 @@ export class PolicySource implements Part {
     }
     if (this.#inForce?.version === version) {
       // Back to the version in force after a refused one.
-      this.#problem = undefined;
+      this.#refusal = undefined;
       this.#options.metrics?.reload(layer, 'loaded');
       this.#logger.info(
         { layer, policy: this.#inForce.policy.name },
@@ -202,7 +206,7 @@ export class PolicySource implements Part {
       throw error;
     }
     this.#inForce = { policy, version };
-    this.#problem = undefined;
+    this.#refusal = undefined;
     store.install(layer, policy);
     metrics?.reload(layer, 'loaded');
     metrics?.inForce(layer, policy);
@@ -223,7 +227,7 @@ export class PolicySource implements Part {
   #refuse(result: Exclude<PolicyReloadResult, 'loaded'>, reason: string): ReloadOutcome {
     const { layer, metrics } = this.#options;
     metrics?.reload(layer, result);
-    this.#problem = this.#keeping(`${result}: ${reason}`);
+    this.#refusal = `${result}: ${reason}`;
     this.#logger.warn(
       {
         layer,
@@ -237,7 +241,10 @@ export class PolicySource implements Part {
     return result;
   }
 
-  #keeping(problem: string): string {
+  /** What readiness shows: why the newest version is not in force (undefined when it is). */
+  #problem(): string | undefined {
+    const problem = this.#readError ?? this.#refusal;
+    if (problem === undefined) return undefined;
     const current = this.#inForce?.policy;
     return current === undefined
       ? problem
