@@ -68,7 +68,9 @@ function lintLayer(layer: PolicyLayer, policy: CompiledPolicy): LintFinding[] {
     });
   };
   const enforced = policy.rules.filter((rule) => rule.mode === 'enforce');
+  // A local policy that narrows nothing is harmless (central still applies); a central one is not.
   if (
+    layer === 'central' &&
     policy.defaultAction === 'allow' &&
     policy.mode === 'enforce' &&
     enforced.every((rule) => rule.constraints.length === 0)

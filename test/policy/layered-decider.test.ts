@@ -32,7 +32,7 @@ const SERVER = new TtlLimitsDecider({
 
 function decider(
   central: CompiledPolicy | undefined,
-  local: CompiledPolicy | undefined = undefined,
+  local?: CompiledPolicy,
 ): {
   decider: LayeredPolicyDecider;
   metrics: RecordingMetrics;
