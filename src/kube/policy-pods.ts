@@ -55,8 +55,8 @@ export class KubePodLookup implements PodLookup {
   readonly #options: KubePodLookupOptions;
   readonly #logger: Logger;
   readonly #limiter: RateLimiter;
-  /** `namespace/name` → the last state of a pod the watch saw deleted (or finished). */
-  readonly #tombstones = new LRUCache<string, PodFacts>({
+  /** `namespace/name` → UID of a pod the watch saw go (deleted, or finished: the watch leaves those out). */
+  readonly #tombstones = new LRUCache<string, string>({
     max: TOMBSTONES.max,
     ttl: TOMBSTONES.ttlMs,
   });
@@ -78,7 +78,7 @@ export class KubePodLookup implements PodLookup {
       if (old !== undefined && old.nodeName !== pod.nodeName) {
         this.#confirmed.delete(`node:${old.namespace}/${old.serviceAccount}@${old.nodeName}`);
       }
-      if (event === 'delete') this.#tombstones.set(key, facts(pod));
+      if (event === 'delete') this.#tombstones.set(key, pod.uid);
       else this.#tombstones.delete(key);
     });
   }
@@ -93,9 +93,8 @@ export class KubePodLookup implements PodLookup {
     const cached = this.#index.pod(namespace, name);
     if (cached !== undefined) return facts(cached);
     const key = `${namespace}/${name}`;
-    const tombstone = this.#tombstones.get(key);
-    // The watch saw this very pod go: no need to ask. A finished pod is reported as such.
-    if (tombstone?.uid === uid) return isFinished(tombstone) ? tombstone : undefined;
+    // The watch saw this very pod go: no need to ask.
+    if (this.#tombstones.get(key) === uid) return undefined;
     // `null`: the API server says there is no such pod.
     const answer = await this.#confirm<PodFacts | null>(
       `pod:${key}`,
@@ -205,8 +204,4 @@ export function podFactsOf(raw: RawPod): PodFacts {
     phase: raw.status?.phase ?? '',
     terminating: raw.metadata?.deletionTimestamp !== undefined,
   };
-}
-
-function isFinished(pod: PodFacts): boolean {
-  return pod.phase === 'Succeeded' || pod.phase === 'Failed';
 }

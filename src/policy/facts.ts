@@ -28,7 +28,8 @@ export interface PodFacts {
 /** Pods of one cluster. */
 export interface PodLookup {
   /**
-   * The pod `namespace/name` as it is now, or undefined when it does not exist. Answered from the
+   * The pod `namespace/name` as it is now, or undefined when it does not exist (or has finished
+   * and left the watch, which leaves finished pods out). Answered from the
    * watch cache; a pod the cache does not know is confirmed with one bounded, rate-limited GET
    * (a pod created a moment ago may not have reached the cache yet), unless the cache saw the
    * pod with `uid` (the UID the caller's token names) deleted.

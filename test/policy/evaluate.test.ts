@@ -161,7 +161,7 @@ const CONSTRAINTS: ConstraintCase[] = [
     name: 'liveWorkload: pod gone',
     rule: 'liveWorkload: true',
     cluster: () => new FakeCluster(),
-    expect: /the caller's pod no longer exists/,
+    expect: /the caller's pod is gone \(deleted, or finished\)/,
   },
   {
     name: 'liveWorkload: pod replaced (other UID)',
@@ -250,7 +250,7 @@ const CONSTRAINTS: ConstraintCase[] = [
     rule: 'liveWorkload: true',
     shape: { impersonatedBy: { pod: { name: 'ztunnel-a', uid: 'uid-z' } } },
     cluster: () => liveCluster(),
-    expect: /the node proxy's pod no longer exists/,
+    expect: /the node proxy's pod is gone/,
   },
   // required objects
   {

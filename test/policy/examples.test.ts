@@ -116,7 +116,11 @@ describe('examples/policy', () => {
         'a deleted pod',
         {},
         new FakeCluster().withNamespace('shop'),
-        { effect: 'deny', rule: 'live-workload', reason: "the caller's pod no longer exists" },
+        {
+          effect: 'deny',
+          rule: 'live-workload',
+          reason: "the caller's pod is gone (deleted, or finished)",
+        },
       ],
       [
         'a token not bound to a pod',

@@ -74,7 +74,7 @@ function podProblem(
   pod: PodFacts | undefined,
   caller: DecisionRequest['caller'],
 ): string | undefined {
-  if (pod === undefined) return 'no longer exists';
+  if (pod === undefined) return 'is gone (deleted, or finished)';
   if (pod.uid !== caller.podUid) return "was replaced (its UID differs from the token's)";
   if (pod.serviceAccount !== caller.serviceAccount) return 'runs as another service account';
   if (pod.terminating) return 'is terminating';
