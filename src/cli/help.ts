@@ -13,6 +13,7 @@ Commands:
   serve      run the CA (IstioCertificateService over gRPC/TLS)
   token      print a development service-account token
   request    request a certificate as an Istio proxy would, and verify it
+  policy     lint, explain and sign issuance policies
   version    print the version
 
 Run "meshca <command> --help" for a command's options.
