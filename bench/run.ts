@@ -8,8 +8,9 @@
  *  4. A restart storm against a real `meshca serve` process: thousands of distinct workloads
  *     asking at once, then renewing; throughput, latency percentiles, probe latency during the
  *     storm, and the server's memory.
+ *  5. A policy decision with the example policies (bench/policy.ts).
  *
- * Sizes scale with BENCH_SCALE (default 1); BENCH_ONLY=csr,signing,tokens,storm picks sections;
+ * Sizes scale with BENCH_SCALE (default 1); BENCH_ONLY=csr,signing,tokens,storm,policy picks sections;
  * BENCH_SERVER_NODE_OPTIONS passes flags to the server process (e.g. --cpu-prof).
  */
 import { spawn } from 'node:child_process';
@@ -42,6 +43,7 @@ import {
 } from '../src/devmode/index.js';
 import { workloadSpiffeId } from '../src/identity/index.js';
 import { GENERAL_NAME_URI, OID_SUBJECT_ALT_NAME, createCryptoEngine } from '../src/asn1/index.js';
+import { policyBench } from './policy.js';
 
 const SCALE = Number(process.env['BENCH_SCALE'] ?? '1');
 const n = (count: number): number => Math.max(1, Math.round(count * SCALE));
@@ -385,6 +387,7 @@ async function main(): Promise<void> {
       ['signing', signing],
       ['tokens', () => tokens(stateDir)],
       ['storm', () => storm(stateDir)],
+      ['policy', () => policyBench(out, n(100_000))],
     ];
     for (const [name, section] of sections) {
       if (only === undefined || only.includes(name)) await section();

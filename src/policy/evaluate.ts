@@ -256,25 +256,31 @@ function ruleVerdict(
   selection: Selection,
   context: EvaluationContext,
 ): RuleVerdict {
-  const common = {
+  if (selection === false) return verdictOf(rule, 'not-applicable', undefined, undefined);
+  if (isUnknown(selection)) return verdictOf(rule, 'deny', 'selector', bound(selection.unknown));
+  for (const constraint of rule.constraints) {
+    const reason = constraint.check(context);
+    if (reason !== undefined) return verdictOf(rule, 'deny', constraint.kind, bound(reason));
+  }
+  return verdictOf(rule, 'allow', undefined, undefined);
+}
+
+/** One shape for every verdict (a hot path: no spreads). */
+function verdictOf(
+  rule: CompiledRule,
+  verdict: RuleVerdict['verdict'],
+  constraint: RuleVerdict['constraint'],
+  reason: string | undefined,
+): RuleVerdict {
+  return {
     rule: rule.name,
     mode: rule.mode,
+    verdict,
+    constraint,
+    reason,
     ttlMaxSeconds: rule.ttl?.maxSeconds,
     ttlDefaultSeconds: rule.ttl?.defaultSeconds,
   };
-  if (selection === false) {
-    return { ...common, verdict: 'not-applicable', constraint: undefined, reason: undefined };
-  }
-  if (isUnknown(selection)) {
-    return { ...common, verdict: 'deny', constraint: 'selector', reason: bound(selection.unknown) };
-  }
-  for (const constraint of rule.constraints) {
-    const reason = constraint.check(context);
-    if (reason !== undefined) {
-      return { ...common, verdict: 'deny', constraint: constraint.kind, reason: bound(reason) };
-    }
-  }
-  return { ...common, verdict: 'allow', constraint: undefined, reason: undefined };
 }
 
 function combineTtl(bounds: readonly TtlBounds[]): TtlBounds {
