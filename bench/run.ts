@@ -8,14 +8,12 @@
  *  4. A restart storm against a real `meshca serve` process: thousands of distinct workloads
  *     asking at once, then renewing; throughput, latency percentiles, probe latency during the
  *     storm, and the server's memory.
- *  5. Rogue-CA discovery: a scan of 5,000 Secrets in a real kube-apiserver (bench/discovery.ts).
- *
  *  5. The ledger recorder: the cost of observing an event, and the writer's rate into SQLite.
+ *  6. Rogue-CA discovery: a scan of 5,000 Secrets in a real kube-apiserver (bench/discovery.ts).
+ *  7. A policy decision with the example policies (bench/policy.ts).
  *
- *  6. Rogue-CA discovery: a scan of thousands of Secrets in a real API server, time and memory.
- *
- * Sizes scale with BENCH_SCALE (default 1); BENCH_ONLY=csr,signing,tokens,storm,ledger,discovery
- * picks sections;
+ * Sizes scale with BENCH_SCALE (default 1); BENCH_ONLY=csr,signing,tokens,storm,ledger,discovery,
+ * policy picks sections;
  * BENCH_SERVER_NODE_OPTIONS passes flags to the server process (e.g. --cpu-prof).
  */
 import { spawn } from 'node:child_process';
@@ -50,6 +48,7 @@ import { workloadSpiffeId } from '../src/identity/index.js';
 import { GENERAL_NAME_URI, OID_SUBJECT_ALT_NAME, createCryptoEngine } from '../src/asn1/index.js';
 import { ledgerBench } from './ledger.js';
 import { discovery } from './discovery.js';
+import { policyBench } from './policy.js';
 
 const SCALE = Number(process.env['BENCH_SCALE'] ?? '1');
 const n = (count: number): number => Math.max(1, Math.round(count * SCALE));
@@ -401,6 +400,7 @@ async function main(): Promise<void> {
       ['storm', () => storm(stateDir)],
       ['ledger', () => ledgerBench(stateDir, n(20_000), out)],
       ['discovery', () => discovery(out, n(5000))],
+      ['policy', () => policyBench(out, n(100_000))],
     ];
     for (const [name, section] of sections) {
       if (only === undefined || only.includes(name)) await section();

@@ -77,6 +77,8 @@ export const ERROR_CATALOGUE = {
   ERR_TOKEN_REVIEW_UNAVAILABLE: { kind: 'unavailable' },
   ERR_DEADLINE: { kind: 'unavailable' },
   ERR_OVERLOADED: { kind: 'unavailable' },
+  /** A policy fact cannot be known now (a cache loading, the API server unreachable). */
+  ERR_POLICY_UNAVAILABLE: { kind: 'unavailable' },
   /** The ledger cannot record and its spool is full, with `ledgerSpoolFull: fail-closed`. */
   ERR_LEDGER_UNAVAILABLE: { kind: 'unavailable' },
   // Server-side failures that a retry will not fix by itself.

@@ -1,5 +1,6 @@
 /**
- * The `meshca` command line: dispatches to `serve`, `token`, `request`, `scan` and `version`, turns
+ * The `meshca` command line: dispatches to `serve`, `token`, `request`, `scan`, `policy` and
+ * `version`, turns
  * failures into a message and an exit code, and owns process signals for `serve`.
  *
  * @module
@@ -9,6 +10,7 @@ import { ConfigError, loadConfig } from '../config/index.js';
 import { createLogger } from '../logger.js';
 import { MAIN_USAGE, serveUsage } from './help.js';
 import { UsageError, type CommandIo } from './io.js';
+import { POLICY_USAGE, policyCommand } from './policy.js';
 import { REQUEST_USAGE, requestCommand } from './request.js';
 import { scanCommand } from './scan.js';
 import { startServer } from './serve.js';
@@ -44,6 +46,8 @@ export async function runCommand(
         return await requestCommand(rest, io);
       case 'scan':
         return await scanCommand(rest, io, stopSignal);
+      case 'policy':
+        return await policyCommand(rest, io);
       case 'version':
       case '--version':
         io.stdout.write(`meshca ${version()}\n`);
@@ -134,4 +138,4 @@ export async function main(): Promise<void> {
   process.exitCode = code;
 }
 
-export { REQUEST_USAGE, TOKEN_USAGE };
+export { POLICY_USAGE, REQUEST_USAGE, TOKEN_USAGE };

@@ -34,3 +34,15 @@ export type {
   RecordedEvent,
 } from './event-recorder.js';
 export { KubeEventRecorder, eventName } from './event-recorder.js';
+// The issuance policy's facts and sources (ports declared in policy/).
+export type { KubePodLookupOptions } from './policy-pods.js';
+export { DEFAULT_POD_LOOKUP_OPTIONS, KubePodLookup } from './policy-pods.js';
+export type { KubeNamespaceLookupOptions } from './policy-namespaces.js';
+export { KubeNamespaceLookup } from './policy-namespaces.js';
+export type { KubeObjectLookupOptions } from './policy-objects.js';
+export { KubeObjectLookup } from './policy-objects.js';
+export type { KubePolicyFactsOptions } from './policy-facts.js';
+export { DEFAULT_POLICY_FACTS_OPTIONS, KubePolicyFacts } from './policy-facts.js';
+export { KubeDirectPolicyFacts } from './policy-direct-facts.js';
+export type { KubeConfigMapPolicyReaderOptions } from './policy-configmap.js';
+export { KubeConfigMapPolicyReader } from './policy-configmap.js';

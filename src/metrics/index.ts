@@ -9,3 +9,4 @@ export { IssuanceMetricsObserver } from './issuance-metrics.js';
 export { LedgerMetrics } from './ledger-metrics.js';
 export type { FindingCount } from './discovery-metrics.js';
 export { DiscoveryMetrics } from './discovery-metrics.js';
+export { PolicyMetrics } from './policy-metrics.js';

@@ -8,5 +8,6 @@ export { Semaphore } from './semaphore.js';
 export { writeFileAtomically } from './files.js';
 export { Backoff } from './backoff.js';
 export { RateLimiter } from './rate-limiter.js';
+export { formatDuration, parseDurationMs } from './duration.js';
 export type { KeyHandler, WorkQueueOptions } from './work-queue.js';
 export { WorkQueue } from './work-queue.js';
