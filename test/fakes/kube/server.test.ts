@@ -71,9 +71,9 @@ describe('FakeKubeApiServer', () => {
       a: '2',
     });
     await api.deleteNamespacedConfigMap({ name: 'cm', namespace: 'ns' });
-    await expect(api.readNamespacedConfigMap({ name: 'cm', namespace: 'ns' })).rejects.toMatchObject(
-      { code: 404 },
-    );
+    await expect(
+      api.readNamespacedConfigMap({ name: 'cm', namespace: 'ns' }),
+    ).rejects.toMatchObject({ code: 404 });
   });
 
   it.each([
@@ -101,7 +101,10 @@ describe('FakeKubeApiServer', () => {
     for (let i = 0; i < 5; i++) {
       server.store.create('configmaps', { metadata: { namespace: 'ns', name: `cm-${i}` } });
     }
-    type Page = { items: k8s.V1ConfigMap[]; metadata: { continue?: string; resourceVersion: string } };
+    type Page = {
+      items: k8s.V1ConfigMap[];
+      metadata: { continue?: string; resourceVersion: string };
+    };
     const first = (await client.requestJson(
       'GET',
       '/api/v1/configmaps?limit=2',
@@ -145,7 +148,12 @@ describe('FakeKubeApiServer', () => {
     server.store.create('configmaps', { metadata: { namespace: 'ns', name: 'later' } });
     server.store.compact();
     const error = await client
-      .requestJson('GET', `/api/v1/configmaps?continue=${first.metadata.continue}`, undefined, signal())
+      .requestJson(
+        'GET',
+        `/api/v1/configmaps?continue=${first.metadata.continue}`,
+        undefined,
+        signal(),
+      )
       .catch((e: unknown) => e);
     expect(apiStatus(error)).toBe(410);
   });

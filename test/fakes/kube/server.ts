@@ -307,7 +307,11 @@ export class FakeKubeApiServer {
         this.store.delete(type.resource, namespace, name);
         return {
           status: 200,
-          body: { ...status(200, '', ''), status: 'Success', details: { name, kind: type.resource } },
+          body: {
+            ...status(200, '', ''),
+            status: 'Success',
+            details: { name, kind: type.resource },
+          },
         };
       default:
         break;
@@ -430,7 +434,15 @@ function matches(matcher: RequestMatcher, record: RecordedRequest): boolean {
 }
 
 function status(code: number, reason: string, message: string): Record<string, unknown> {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message,
+    reason,
+    code,
+  };
 }
 
 async function readBody(request: IncomingMessage): Promise<FakeObject | undefined> {

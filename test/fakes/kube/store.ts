@@ -330,7 +330,9 @@ export function typeOf(resource: string): ResourceType {
 }
 
 function storeKey(type: ResourceType, namespace: string | undefined, name: string): string {
-  return type.namespaced ? `${type.resource}|${namespace ?? ''}|${name}` : `${type.resource}|${name}`;
+  return type.namespaced
+    ? `${type.resource}|${namespace ?? ''}|${name}`
+    : `${type.resource}|${name}`;
 }
 
 function identify(
