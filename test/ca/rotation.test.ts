@@ -91,7 +91,8 @@ describe('rotation guard rails', () => {
         history: [{ stage: 'aOnly', atMs: 0 }],
         next: 'bBoth',
         nowMs: 1000,
-        refusal: /chains to root ".*CN=B root".*which is not in the trust bundle workloads have now/,
+        refusal:
+          /chains to root ".*CN=B root".*which is not in the trust bundle workloads have now/,
       },
       {
         name: 'skipping every stage: new intermediate and only the new root',

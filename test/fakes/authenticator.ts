@@ -42,7 +42,7 @@ export function makeCaller(spec: CallerSpec = {}): Caller {
 export class FakeAuthenticator implements Authenticator {
   caller: Caller;
   /** When set, every call rejects with it. */
-  failure: unknown;
+  failure: Error | undefined;
   /** The credentials of every call, in order. */
   readonly calls: RequestCredentials[] = [];
 
@@ -52,19 +52,19 @@ export class FakeAuthenticator implements Authenticator {
 
   authenticate(credentials: RequestCredentials): Promise<Caller> {
     this.calls.push(credentials);
-    if (this.failure !== undefined) return Promise.reject(this.failure as Error);
+    if (this.failure !== undefined) return Promise.reject(this.failure);
     return Promise.resolve(this.caller);
   }
 }
 
 /** Allows every impersonation, or rejects with {@link failure}; records what was asked. */
 export class FakeImpersonationAuthorizer implements ImpersonationAuthorizer {
-  failure: unknown;
+  failure: Error | undefined;
   readonly calls: { readonly caller: Caller; readonly requested: SpiffeId }[] = [];
 
   authorize(caller: Caller, requested: SpiffeId): Promise<void> {
     this.calls.push({ caller, requested });
-    if (this.failure !== undefined) return Promise.reject(this.failure as Error);
+    if (this.failure !== undefined) return Promise.reject(this.failure);
     return Promise.resolve();
   }
 }

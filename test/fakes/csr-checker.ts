@@ -9,7 +9,7 @@ import type { CsrChecker } from '../../src/server/index.js';
 /** Validates by fiat. */
 export class FakeCsrChecker implements CsrChecker {
   /** When set, every call rejects with it. */
-  failure: unknown;
+  failure: Error | undefined;
   key: ValidatedCsr['key'] = { algorithm: 'EC', bits: 256, curve: 'P-256' };
   sha256 = 'c5'.repeat(32);
   readonly spkiDer = Buffer.from('fake SubjectPublicKeyInfo');
@@ -17,7 +17,7 @@ export class FakeCsrChecker implements CsrChecker {
 
   validate(pem: string, identity: SpiffeId): Promise<ValidatedCsr> {
     this.calls.push({ pem, identity });
-    if (this.failure !== undefined) return Promise.reject(this.failure as Error);
+    if (this.failure !== undefined) return Promise.reject(this.failure);
     return Promise.resolve({ identity, spkiDer: this.spkiDer, key: this.key, sha256: this.sha256 });
   }
 }

@@ -22,7 +22,7 @@ export function allowDecision(overrides: Partial<Decision> = {}): Decision {
 export class FakeDecider implements IssuanceDecider {
   decision: Decision = allowDecision();
   /** When set, every call rejects with it. */
-  failure: unknown;
+  failure: Error | undefined;
   /** When set, a call answers only once this settles (for deadlines and overload). */
   hold: Promise<void> | undefined;
   readonly calls: DecisionRequest[] = [];

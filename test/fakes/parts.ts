@@ -7,9 +7,9 @@ import type { Part, ReadinessCheck } from '../../src/runtime/index.js';
 /** Options of {@link FakePart}. */
 export interface FakePartOptions {
   /** `start` rejects with it. */
-  readonly startFailure?: unknown;
+  readonly startFailure?: Error;
   /** `close` rejects with it (a part breaking the "never throws" rule). */
-  readonly closeFailure?: unknown;
+  readonly closeFailure?: Error;
   /** `start` resolves only once this settles. */
   readonly startHold?: Promise<void>;
   readonly checks?: readonly ReadinessCheck[];
@@ -41,7 +41,7 @@ export class FakePart implements Part {
     this.closes++;
     this.journal.push(`close:${this.name}`);
     if (this.#options.closeFailure !== undefined) {
-      return Promise.reject(this.#options.closeFailure as Error);
+      return Promise.reject(this.#options.closeFailure);
     }
     return Promise.resolve();
   }

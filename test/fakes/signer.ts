@@ -16,7 +16,7 @@ export const FAKE_CERTIFICATE = {
 /** Signs by fiat. */
 export class FakeSigner implements Signer {
   /** When set, every call rejects with it. */
-  failure: unknown;
+  failure: Error | undefined;
   /** What the signed certificate says about the CA cap. */
   cappedByCa = false;
   readonly calls: SigningRequest[] = [];
@@ -25,7 +25,7 @@ export class FakeSigner implements Signer {
 
   sign(request: SigningRequest): Promise<SignedCertificate> {
     this.calls.push(request);
-    if (this.failure !== undefined) return Promise.reject(this.failure as Error);
+    if (this.failure !== undefined) return Promise.reject(this.failure);
     return Promise.resolve({
       der: Buffer.from('leaf'),
       pem: FAKE_CERTIFICATE.pem,

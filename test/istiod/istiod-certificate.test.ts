@@ -115,8 +115,7 @@ describe('IstiodCertificateController', () => {
     };
   }
 
-  const secret = (): Secret | undefined =>
-    server.store.get('secrets', NAMESPACE, SECRET) as Secret | undefined;
+  const secret = (): Secret | undefined => server.store.get('secrets', NAMESPACE, SECRET);
   const writes = () =>
     server.requests.filter(
       (request) => request.method !== 'GET' && request.path.includes('/secrets'),

@@ -210,8 +210,8 @@ describe('Informer', () => {
     expect(logs()).toContainEqual(
       expect.objectContaining({
         msg: 'list/watch failed; retrying',
-        retryInMs: expect.any(Number),
-      }),
+        retryInMs: expect.any(Number) as unknown,
+      }) as unknown,
     );
     await watching(2);
   });
@@ -275,7 +275,7 @@ describe('Informer', () => {
       expect.objectContaining({
         msg: 'list/watch failed; retrying',
         err: 'no watch event for 0.3s; reconnecting',
-      }),
+      }) as unknown,
     );
     expect(lists().length).toBeGreaterThanOrEqual(2);
   });
@@ -322,7 +322,7 @@ describe('Informer', () => {
     await eventually('the add', () => (after.length === 1 ? true : undefined));
     expect(events).toEqual(['add a/x']);
     expect(logs()).toContainEqual(
-      expect.objectContaining({ msg: 'informer handler failed', err: 'handler bug' }),
+      expect.objectContaining({ msg: 'informer handler failed', err: 'handler bug' }) as unknown,
     );
   });
 
@@ -391,6 +391,10 @@ describe('Informer', () => {
 function withTimeout(promise: Promise<void>, ms: number): Promise<'done' | 'timed out'> {
   return Promise.race([
     promise.then(() => 'done' as const),
-    new Promise<'timed out'>((resolve) => setTimeout(() => resolve('timed out'), ms).unref()),
+    new Promise<'timed out'>((resolve) =>
+      setTimeout(() => {
+        resolve('timed out');
+      }, ms).unref(),
+    ),
   ]);
 }

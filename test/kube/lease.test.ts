@@ -57,7 +57,7 @@ describe('LeaseElector', () => {
   }
 
   const lease = (): (FakeObject & { spec?: LeaseSpec }) | undefined =>
-    server.store.get('leases', NAMESPACE, LEASE) as (FakeObject & { spec?: LeaseSpec }) | undefined;
+    server.store.get('leases', NAMESPACE, LEASE);
   const writes = (method: 'POST' | 'PUT') => server.requestsMatching({ method, path: '/leases' });
 
   /** Another replica holding the Lease, renewing every 100 ms until stopped. */
@@ -108,8 +108,8 @@ describe('LeaseElector', () => {
     expect(lease()?.spec).toEqual({
       holderIdentity: 'replica-a',
       leaseDurationSeconds: 1,
-      acquireTime: expect.stringMatching(MICRO_TIME),
-      renewTime: expect.stringMatching(MICRO_TIME),
+      acquireTime: expect.stringMatching(MICRO_TIME) as unknown,
+      renewTime: expect.stringMatching(MICRO_TIME) as unknown,
       leaseTransitions: 0,
     });
   });
@@ -156,7 +156,7 @@ describe('LeaseElector', () => {
     stop();
     expect(changes).toEqual([true, false]);
     expect(logs()).toContainEqual(
-      expect.objectContaining({ msg: 'another replica holds the lease; stepping down' }),
+      expect.objectContaining({ msg: 'another replica holds the lease; stepping down' }) as unknown,
     );
   });
 
@@ -186,7 +186,7 @@ describe('LeaseElector', () => {
       expect(logs()).toContainEqual(
         expect.objectContaining({
           msg: 'could not renew the lease within the renew deadline; stepping down',
-        }),
+        }) as unknown,
       );
       end();
       await eventually('leading again', () => (elector.leading ? true : undefined));

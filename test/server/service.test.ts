@@ -139,13 +139,17 @@ describe('CertificateService', () => {
     expect(csrValidator.calls).toEqual([
       {
         pem: 'THE CSR',
-        identity: expect.objectContaining({ uri: 'spiffe://cluster.local/ns/default/sa/app' }),
+        identity: expect.objectContaining({
+          uri: 'spiffe://cluster.local/ns/default/sa/app',
+        }) as unknown,
       },
     ]);
     expect(decider.calls).toEqual([
       {
-        subject: expect.objectContaining({ uri: 'spiffe://cluster.local/ns/default/sa/app' }),
-        caller: expect.objectContaining({ podName: 'app-1' }),
+        subject: expect.objectContaining({
+          uri: 'spiffe://cluster.local/ns/default/sa/app',
+        }) as unknown,
+        caller: expect.objectContaining({ podName: 'app-1' }) as unknown,
         impersonated: false,
         key: { algorithm: 'EC', bits: 256, curve: 'P-256' },
         requestedTtlSeconds: 99999n,
@@ -168,9 +172,9 @@ describe('CertificateService', () => {
       serviceAccount: 'app',
     };
     expect(event).toEqual({
-      requestId: expect.stringMatching(/^[0-9a-f]{12}$/),
+      requestId: expect.stringMatching(/^[0-9a-f]{12}$/) as unknown,
       time: NOW,
-      durationMs: expect.any(Number),
+      durationMs: expect.any(Number) as unknown,
       outcome: 'issued',
       errorCode: undefined,
       errorMessage: undefined,
@@ -561,7 +565,7 @@ describe('CertificateService', () => {
         new AbortController().signal,
       );
       expect(impersonation?.calls).toEqual([
-        { caller: ZTUNNEL, requested: expect.objectContaining({ uri: IMPERSONATED }) },
+        { caller: ZTUNNEL, requested: expect.objectContaining({ uri: IMPERSONATED }) as unknown },
       ]);
       expect(csrValidator.calls[0]?.identity.uri).toBe(IMPERSONATED);
       expect(decider.calls[0]).toMatchObject({
@@ -620,7 +624,10 @@ describe('CertificateService', () => {
       decider.hold = hold.promise;
       const client = new AbortController();
       const pending = service.createCertificate(request(), CREDENTIALS, client.signal);
-      if (how === 'cancel') setTimeout(() => client.abort(), 20);
+      if (how === 'cancel')
+        setTimeout(() => {
+          client.abort();
+        }, 20);
       const error = await refusal(pending);
       expect(error).toMatchObject({ kind: 'unavailable', code: 'ERR_DEADLINE' });
       // The decider was told: its signal aborted with the request.
@@ -670,7 +677,7 @@ describe('CertificateService', () => {
           observer: 'throwing',
           requestId: recorder.only().requestId,
           err: 'observer bug',
-        }),
+        }) as unknown,
       );
     });
 

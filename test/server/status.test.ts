@@ -67,7 +67,7 @@ describe('toGrpcStatus', () => {
     const status = toGrpcStatus(error);
     expect(Status[status.code]).toBe(Status[code]);
     expect(status.details).toBe(details);
-    expect(status.metadata?.getMap()).toEqual({});
+    expect(status.metadata.getMap()).toEqual({});
   });
 
   it.each([

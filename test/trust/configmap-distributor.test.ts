@@ -94,8 +94,7 @@ describe('TrustBundleDistributor', () => {
     };
   }
 
-  const configMap = (ns: string): ConfigMap | undefined =>
-    server.store.get('configmaps', ns, NAME) as ConfigMap | undefined;
+  const configMap = (ns: string): ConfigMap | undefined => server.store.get('configmaps', ns, NAME);
   const exact = (ns: string, pem = pkiA.files.rootCertPem): true | undefined => {
     const cm = configMap(ns);
     return cm !== undefined &&
@@ -152,8 +151,9 @@ describe('TrustBundleDistributor', () => {
     [
       'a removed istio.io/config label',
       (cm) => {
-        const labels = { ...cm.metadata?.labels };
-        delete labels[ISTIO_CONFIG_LABEL];
+        const labels = Object.fromEntries(
+          Object.entries(cm.metadata?.labels ?? {}).filter(([key]) => key !== ISTIO_CONFIG_LABEL),
+        );
         return { ...cm, metadata: { ...cm.metadata, labels } };
       },
     ],

@@ -101,10 +101,10 @@ describe('FakeKubeApiServer', () => {
     for (let i = 0; i < 5; i++) {
       server.store.create('configmaps', { metadata: { namespace: 'ns', name: `cm-${i}` } });
     }
-    type Page = {
+    interface Page {
       items: k8s.V1ConfigMap[];
       metadata: { continue?: string; resourceVersion: string };
-    };
+    }
     const first = (await client.requestJson(
       'GET',
       '/api/v1/configmaps?limit=2',

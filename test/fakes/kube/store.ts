@@ -184,8 +184,8 @@ export class ObjectStore {
         name,
         ...(namespace === undefined ? {} : { namespace }),
         // Immutable fields keep their values whatever the body says.
-        uid: current.metadata?.uid,
-        creationTimestamp: current.metadata?.creationTimestamp,
+        uid: current.metadata?.uid ?? '',
+        creationTimestamp: current.metadata?.creationTimestamp ?? '',
         ...(current.metadata?.deletionTimestamp === undefined
           ? {}
           : { deletionTimestamp: current.metadata.deletionTimestamp }),
