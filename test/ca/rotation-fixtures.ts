@@ -5,18 +5,21 @@
 import type { CaMaterialSource } from '../../src/ca/index.js';
 import { createTestPki, type TestPki } from '../support/pki.js';
 
+/** cacerts contents with a `cert-chain.pem` (as every stage has). */
+export type StageFiles = CaMaterialSource & { readonly certChainPem: string };
+
 /** The contents of each stage. */
 export interface RotationStages {
   readonly a: TestPki;
   readonly b: TestPki;
   /** Stage 0: sign with A, publish A. */
-  readonly aOnly: CaMaterialSource;
+  readonly aOnly: StageFiles;
   /** Stage 1: sign with A, publish A and B. */
-  readonly aBoth: CaMaterialSource;
+  readonly aBoth: StageFiles;
   /** Stage 3: sign with B, publish A and B. */
-  readonly bBoth: CaMaterialSource;
+  readonly bBoth: StageFiles;
   /** Stage 4: sign with B, publish B. */
-  readonly bOnly: CaMaterialSource;
+  readonly bOnly: StageFiles;
 }
 
 /** Builds A and B, valid from an hour before `now`. */
