@@ -244,6 +244,32 @@ describe('Informer', () => {
     expect(informer.list()).toEqual([]);
   });
 
+  it('starts the list over when its continue token has expired', async () => {
+    for (let i = 0; i < 1203; i++) configMap('a', `cm-${String(i).padStart(4, '0')}`);
+    server.fail({
+      method: 'GET',
+      path: PATH,
+      when: (request) => request.query['continue'] !== undefined,
+      status: 410,
+      message: 'The provided continue parameter is too old to display a consistent list result.',
+      times: 1,
+    });
+    const { informer, events } = await start();
+    await synced(informer);
+    expect(
+      lists().map((request) => [request.status, request.query['continue'] !== undefined]),
+    ).toEqual([
+      [200, false],
+      [410, true],
+      [200, false],
+      [200, true],
+      [200, true],
+    ]);
+    // Nothing of the abandoned pages was reported.
+    expect(events).toHaveLength(1203);
+    expect(informer.list()).toHaveLength(1203);
+  });
+
   it('backs off between failed lists, doubling, and starts over after a success', async () => {
     server.fail({ method: 'GET', path: PATH, watch: false, status: 500, times: 2 });
     const { informer } = await start();

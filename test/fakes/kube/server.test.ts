@@ -76,6 +76,21 @@ describe('FakeKubeApiServer', () => {
     ).rejects.toMatchObject({ code: 404 });
   });
 
+  it('treats an update that changes nothing as a no-op', () => {
+    const created = server.store.create('configmaps', {
+      metadata: { namespace: 'ns', name: 'cm', labels: { a: '1', b: '2' } },
+      data: { x: 'y' },
+    });
+    const events: string[] = [];
+    server.store.subscribe((event) => events.push(event.type));
+    const same = server.store.update('configmaps', {
+      data: { x: 'y' },
+      metadata: { labels: { b: '2', a: '1' }, name: 'cm', namespace: 'ns' },
+    });
+    expect(same.metadata?.resourceVersion).toBe(created.metadata?.resourceVersion);
+    expect(events).toEqual([]);
+  });
+
   it.each([
     ['a missing namespace', 'nowhere', 404, /namespaces "nowhere" not found/],
     ['a terminating namespace', 'ns', 403, /being terminated/],

@@ -48,6 +48,8 @@ export interface RequestMatcher {
   readonly path?: string | RegExp;
   /** Only watches (true) or only non-watch requests (false). */
   readonly watch?: boolean;
+  /** Any other condition (on the query, say). */
+  readonly when?: (request: RecordedRequest) => boolean;
 }
 
 /** An injected failure. */
@@ -427,6 +429,7 @@ function parseRoute(path: string): Route | undefined {
 function matches(matcher: RequestMatcher, record: RecordedRequest): boolean {
   if (matcher.method !== undefined && matcher.method !== record.method) return false;
   if (matcher.watch !== undefined && matcher.watch !== record.watch) return false;
+  if (matcher.when !== undefined && !matcher.when(record)) return false;
   if (matcher.path === undefined) return true;
   return typeof matcher.path === 'string'
     ? record.path.includes(matcher.path)

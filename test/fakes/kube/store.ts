@@ -191,6 +191,10 @@ export class ObjectStore {
           : { deletionTimestamp: current.metadata.deletionTimestamp }),
       },
     };
+    // An update that changes nothing is a no-op: no new version, no watch event.
+    if (canonical(withoutVersion(object)) === canonical(withoutVersion(current))) {
+      return structuredClone(current);
+    }
     return this.#commit('MODIFIED', type, key, object, current);
   }
 
@@ -350,4 +354,20 @@ function identify(
 
 function now(): string {
   return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function withoutVersion(object: FakeObject): FakeObject {
+  return { ...object, metadata: { ...object.metadata, resourceVersion: '' } };
+}
+
+/** JSON with sorted keys, to compare objects whatever the order their fields were set in. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, field]) => field !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, field]) => `${JSON.stringify(k)}:${canonical(field)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
 }
