@@ -1,114 +1,30 @@
 /**
  * CertificateService, the issuance use case, with fakes for every role: each outcome and error
  * path, the response shape, and the one frozen IssuanceEvent per request that the observers get.
+ * Impersonation, limits and observers: service-impersonation.test.ts, service-limits.test.ts.
  */
-import type { Caller, RequestCredentials } from '../../src/auth/index.js';
-import { FixedClock } from '../../src/clock.js';
+import type { Caller } from '../../src/auth/index.js';
 import {
   InternalError,
-  InvalidRequestError,
   PermissionDeniedError,
+  InvalidRequestError,
   UnauthenticatedError,
   UnavailableError,
   type ErrorKind,
-  type MeshCaError,
   type MeshCaErrorCode,
 } from '../../src/errors.js';
-import { IssuanceObservers, type IssuanceEvent } from '../../src/events/index.js';
-import type { PolicyVerdict } from '../../src/events/index.js';
+import type { IssuanceEvent, PolicyVerdict } from '../../src/events/index.js';
+import type { CertificateRequest } from '../../src/server/index.js';
+import { FAKE_CERTIFICATE, FakePodDirectory, allowDecision, makeCaller } from '../fakes/index.js';
 import {
-  CertificateService,
-  type CertificateRequest,
-  type CertificateServiceOptions,
-} from '../../src/server/index.js';
-import {
-  FAKE_CERTIFICATE,
-  FakeAuthenticator,
-  FakeCsrChecker,
-  FakeDecider,
-  FakeGate,
-  FakeImpersonationAuthorizer,
-  FakePodDirectory,
-  FakeSigner,
-  RecordingObserver,
-  ThrowingObserver,
-  allowDecision,
-  makeCaller,
-} from '../fakes/index.js';
-import { deferred } from '../support/deferred.js';
-import { memoryLogger } from '../support/server.js';
-
-const NOW = new Date('2030-01-01T00:00:00Z');
-const CREDENTIALS: RequestCredentials = { authorization: ['Bearer x'], clusterId: [] };
-const ZTUNNEL = makeCaller({
-  namespace: 'istio-system',
-  serviceAccount: 'ztunnel',
-  podName: 'ztunnel-abc',
-  podUid: 'uid-ztunnel',
-});
-const IMPERSONATED = 'spiffe://cluster.local/ns/shop/sa/cart';
-
-/** One service with fresh fakes, and what it tells its observers. */
-function setup(
-  options: {
-    readonly impersonation?: boolean;
-    readonly gates?: number;
-    readonly pods?: FakePodDirectory;
-    readonly extraObservers?: readonly ThrowingObserver[];
-    readonly service?: Partial<CertificateServiceOptions>;
-  } = {},
-) {
-  const authenticator = new FakeAuthenticator(
-    makeCaller({ podName: 'app-1', podUid: 'uid-app-1' }),
-  );
-  const impersonation =
-    options.impersonation === false ? undefined : new FakeImpersonationAuthorizer();
-  const csrValidator = new FakeCsrChecker();
-  const decider = new FakeDecider();
-  const signer = new FakeSigner();
-  const gates = Array.from({ length: options.gates ?? 1 }, (_, i) => new FakeGate(`gate-${i}`));
-  const recorder = new RecordingObserver();
-  const { logger, lines } = memoryLogger();
-  const service = new CertificateService(
-    {
-      authenticator,
-      impersonation,
-      csrValidator,
-      decider,
-      signer,
-      gates,
-      observers: new IssuanceObservers([...(options.extraObservers ?? []), recorder], logger),
-      pods: options.pods,
-      clock: new FixedClock(NOW),
-    },
-    { trustDomain: 'cluster.local', requestTimeoutMs: 5000, maxInFlight: 10, ...options.service },
-  );
-  return {
-    service,
-    authenticator,
-    impersonation,
-    csrValidator,
-    decider,
-    signer,
-    gates,
-    recorder,
-    lines,
-  };
-}
-
-function request(overrides: Partial<CertificateRequest> = {}): CertificateRequest {
-  return { csrPem: 'CSR', validitySeconds: 0n, impersonatedIdentity: undefined, ...overrides };
-}
-
-async function refusal(promise: Promise<unknown>): Promise<MeshCaError> {
-  const error = await promise.then(
-    () => {
-      throw new Error('expected a refusal, got a certificate');
-    },
-    (e: unknown) => e,
-  );
-  return error as MeshCaError;
-}
+  CREDENTIALS,
+  IMPERSONATED,
+  NOW,
+  refusal,
+  request,
+  setup,
+  type ServiceFixture,
+} from './service-setup.js';
 
 describe('CertificateService', () => {
   it('issues: the chain in Istio order and one complete, frozen event', async () => {
@@ -223,7 +139,7 @@ describe('CertificateService', () => {
   /** Where a refusal comes from, what the client gets, and what the event knows by then. */
   interface RefusalCase {
     readonly name: string;
-    readonly arrange: (fakes: ReturnType<typeof setup>) => void;
+    readonly arrange: (fakes: ServiceFixture) => void;
     readonly request?: Partial<CertificateRequest>;
     readonly impersonation?: boolean;
     readonly kind: ErrorKind;
@@ -522,190 +438,6 @@ describe('CertificateService', () => {
       expect(error).toBe(gates[1]!.refusal);
       expect(gates.map((gate) => gate.checks)).toEqual([1, 1, 0]);
       expect(signer.calls).toHaveLength(0);
-    });
-  });
-
-  describe('impersonation', () => {
-    const nodePods = (candidates: number): FakePodDirectory =>
-      new FakePodDirectory([
-        {
-          clusterId: 'Kubernetes',
-          namespace: 'istio-system',
-          name: 'ztunnel-abc',
-          uid: 'uid-ztunnel',
-          serviceAccount: 'ztunnel',
-          nodeName: 'node-a',
-        },
-        ...Array.from({ length: candidates }, (_, i) => ({
-          clusterId: 'Kubernetes',
-          namespace: 'shop',
-          name: `cart-${i}`,
-          uid: `uid-cart-${i}`,
-          serviceAccount: 'cart',
-          nodeName: 'node-a',
-        })),
-      ]);
-
-    it.each([
-      [
-        'names the subject pod when exactly one is on the node',
-        1,
-        { name: 'cart-0', uid: 'uid-cart-0', nodeName: 'node-a' },
-      ],
-      ['leaves the subject pod out when several are on the node', 2, undefined],
-      ['leaves the subject pod out when none is known', 0, undefined],
-    ])('issues for the impersonated identity and %s', async (_name, candidates, subjectPod) => {
-      const { service, authenticator, impersonation, csrValidator, decider, recorder } = setup({
-        pods: nodePods(candidates),
-      });
-      authenticator.caller = ZTUNNEL;
-      await service.createCertificate(
-        request({ impersonatedIdentity: IMPERSONATED }),
-        CREDENTIALS,
-        new AbortController().signal,
-      );
-      expect(impersonation?.calls).toEqual([
-        { caller: ZTUNNEL, requested: expect.objectContaining({ uri: IMPERSONATED }) as unknown },
-      ]);
-      expect(csrValidator.calls[0]?.identity.uri).toBe(IMPERSONATED);
-      expect(decider.calls[0]).toMatchObject({
-        impersonated: true,
-        subject: { uri: IMPERSONATED },
-      });
-      const event = recorder.only();
-      expect(event.caller).toMatchObject({
-        identity: { uri: ZTUNNEL.identity.uri },
-        podName: 'ztunnel-abc',
-        nodeName: 'node-a',
-      });
-      expect(event.subject).toEqual({
-        uri: IMPERSONATED,
-        trustDomain: 'cluster.local',
-        namespace: 'shop',
-        serviceAccount: 'cart',
-      });
-      expect(event.subjectPod).toEqual(subjectPod);
-    });
-  });
-
-  describe('limits', () => {
-    it('refuses beyond maxInFlight with UNAVAILABLE, before authenticating', async () => {
-      const { service, authenticator, decider, recorder } = setup({ service: { maxInFlight: 1 } });
-      const hold = deferred();
-      decider.hold = hold.promise;
-      const first = service.createCertificate(request(), CREDENTIALS, new AbortController().signal);
-      await new Promise((resolve) => setImmediate(resolve));
-      expect(service.inFlight).toBe(1);
-      const error = await refusal(
-        service.createCertificate(request(), CREDENTIALS, new AbortController().signal),
-      );
-      expect(error).toMatchObject({ kind: 'unavailable', code: 'ERR_OVERLOADED' });
-      expect(authenticator.calls).toHaveLength(1);
-      expect(recorder.events).toHaveLength(1);
-      expect(recorder.events[0]).toMatchObject({
-        outcome: 'unavailable',
-        errorCode: 'ERR_OVERLOADED',
-        caller: undefined,
-      });
-      hold.resolve();
-      await first;
-      expect(recorder.events.map((event) => event.outcome)).toEqual(['unavailable', 'issued']);
-      expect(service.inFlight).toBe(0);
-    });
-
-    it.each([
-      ['the deadline passes', 'deadline'],
-      ['the client cancels', 'cancel'],
-    ] as const)('answers UNAVAILABLE ERR_DEADLINE when %s', async (_name, how) => {
-      const { service, decider, recorder } = setup({
-        service: { requestTimeoutMs: how === 'deadline' ? 50 : 60_000 },
-      });
-      const hold = deferred();
-      decider.hold = hold.promise;
-      const client = new AbortController();
-      const pending = service.createCertificate(request(), CREDENTIALS, client.signal);
-      if (how === 'cancel')
-        setTimeout(() => {
-          client.abort();
-        }, 20);
-      const error = await refusal(pending);
-      expect(error).toMatchObject({ kind: 'unavailable', code: 'ERR_DEADLINE' });
-      // The decider was told: its signal aborted with the request.
-      expect(decider.signals[0]?.aborted).toBe(true);
-      expect(recorder.only()).toMatchObject({ outcome: 'unavailable', errorCode: 'ERR_DEADLINE' });
-      expect(service.inFlight).toBe(0);
-      hold.resolve();
-    });
-
-    // Known gap (reported): after the deadline has answered the client, #process goes on and
-    // asks the gates and the signer, so a certificate is signed that nobody receives and no
-    // event records. A check of the signal before the gates would close it.
-    it.failing('does not sign after the request was abandoned', async () => {
-      const { service, decider, signer, gates, recorder } = setup({
-        service: { requestTimeoutMs: 30 },
-      });
-      const hold = deferred();
-      decider.hold = hold.promise;
-      await refusal(
-        service.createCertificate(request(), CREDENTIALS, new AbortController().signal),
-      );
-      // The decision arrives after the client was answered UNAVAILABLE.
-      hold.resolve();
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      expect(recorder.events).toHaveLength(1);
-      expect(gates[0]?.checks).toBe(0);
-      expect(signer.calls).toHaveLength(0);
-    });
-  });
-
-  describe('observers', () => {
-    it('keeps answering when an observer throws, and the others still see the event', async () => {
-      const throwing = new ThrowingObserver();
-      const { service, recorder, lines } = setup({ extraObservers: [throwing] });
-      const response = await service.createCertificate(
-        request(),
-        CREDENTIALS,
-        new AbortController().signal,
-      );
-      expect(response.certChain).toHaveLength(3);
-      expect(throwing.calls).toBe(1);
-      expect(recorder.only().outcome).toBe('issued');
-      const logged = lines().map((line) => JSON.parse(line) as Record<string, unknown>);
-      expect(logged).toContainEqual(
-        expect.objectContaining({
-          msg: 'issuance observer failed',
-          observer: 'throwing',
-          requestId: recorder.only().requestId,
-          err: 'observer bug',
-        }) as unknown,
-      );
-    });
-
-    it('keeps refusing with the domain error when an observer throws', async () => {
-      const { service, authenticator } = setup({ extraObservers: [new ThrowingObserver()] });
-      authenticator.failure = new UnauthenticatedError('ERR_AUTH_NO_TOKEN', 'no token');
-      const error = await refusal(
-        service.createCertificate(request(), CREDENTIALS, new AbortController().signal),
-      );
-      expect(error.code).toBe('ERR_AUTH_NO_TOKEN');
-    });
-
-    it('records a request the adapter refused before it reached the service', () => {
-      const { service, recorder } = setup();
-      service.refuse(new InvalidRequestError('ERR_REQUEST_INVALID', 'csr field missing'));
-      expect(recorder.only()).toMatchObject({
-        outcome: 'invalid',
-        errorCode: 'ERR_REQUEST_INVALID',
-        errorMessage: 'csr field missing',
-        caller: undefined,
-        time: NOW,
-      });
-    });
-
-    it('records an unexpected adapter failure as internal', () => {
-      const { service, recorder } = setup();
-      service.refuse(new Error('decoder exploded'));
-      expect(recorder.only()).toMatchObject({ outcome: 'internal', errorCode: 'ERR_INTERNAL' });
     });
   });
 

@@ -17,15 +17,9 @@ import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeClient } from '../../../src/kube/index.js';
+import { ListPager, parseRoute, readBody, status, type Route } from './http.js';
 import { objectFilter } from './selectors.js';
-import {
-  ObjectStore,
-  RESOURCE_TYPES,
-  StoreError,
-  apiVersionOf,
-  type FakeObject,
-  type ResourceType,
-} from './store.js';
+import { ObjectStore, StoreError, type FakeObject } from './store.js';
 import { createServingTls, writeKubeconfig } from './tls.js';
 import { WatchStream } from './watch.js';
 
@@ -85,12 +79,7 @@ export class FakeKubeApiServer {
   readonly #watches = new Set<WatchStream>();
   readonly #failures: { rule: FailureRule; left: number }[] = [];
   readonly #clients: KubeClient[] = [];
-  /** The rest of each paged list, by continue token, as cut when its first page was served. */
-  readonly #snapshots = new Map<
-    string,
-    { readonly resourceVersion: number; readonly items: FakeObject[]; readonly offset: number }
-  >();
-  #snapshotSerial = 0;
+  readonly #pager: ListPager;
   #parked: Parked[] = [];
   #hung = false;
 
@@ -100,6 +89,7 @@ export class FakeKubeApiServer {
     this.url = url;
     this.kubeconfigPath = kubeconfig;
     this.#token = token;
+    this.#pager = new ListPager(this.store);
     server.on('secureConnection', (socket: Socket) => {
       this.#sockets.add(socket);
       socket.on('close', () => this.#sockets.delete(socket));
@@ -286,7 +276,7 @@ export class FakeKubeApiServer {
     });
     switch (record.method) {
       case 'GET': {
-        if (name === undefined) return { status: 200, body: this.#list(record, route) };
+        if (name === undefined) return { status: 200, body: this.#pager.page(route, record.query) };
         const object = this.store.get(type.resource, namespace, name);
         if (object === undefined) {
           throw new StoreError(404, 'NotFound', `${type.resource} "${name}" not found`);
@@ -321,54 +311,6 @@ export class FakeKubeApiServer {
     return { status: 405, body: status(405, 'MethodNotAllowed', 'method not allowed') };
   }
 
-  /** One page of a list; `continue` pages read the snapshot the first page was cut from. */
-  #list(record: RecordedRequest, route: Route): unknown {
-    const limit = Number(record.query['limit'] ?? '0');
-    const token = record.query['continue'];
-    let snapshot: { readonly resourceVersion: number; readonly items: FakeObject[] };
-    let offset = 0;
-    if (token !== undefined && token !== '') {
-      const decoded = this.#snapshots.get(token);
-      if (decoded === undefined || decoded.resourceVersion < this.store.compactedVersion) {
-        throw new StoreError(
-          410,
-          'Expired',
-          'The provided continue parameter is too old to display a consistent list result.',
-        );
-      }
-      this.#snapshots.delete(token);
-      snapshot = decoded;
-      offset = decoded.offset;
-    } else {
-      const filter = objectFilter(
-        route.namespace,
-        record.query['fieldSelector'] ?? null,
-        record.query['labelSelector'] ?? null,
-      );
-      snapshot = {
-        resourceVersion: this.store.resourceVersion,
-        items: this.store.list(route.type.resource, route.namespace).filter(filter),
-      };
-    }
-    const end = limit > 0 ? offset + limit : snapshot.items.length;
-    const items = snapshot.items.slice(offset, end);
-    const remaining = snapshot.items.length - Math.min(end, snapshot.items.length);
-    let next: string | undefined;
-    if (remaining > 0) {
-      next = `page-${++this.#snapshotSerial}`;
-      this.#snapshots.set(next, { ...snapshot, offset: end });
-    }
-    return {
-      kind: `${route.type.kind}List`,
-      apiVersion: apiVersionOf(route.type),
-      metadata: {
-        resourceVersion: String(snapshot.resourceVersion),
-        ...(next === undefined ? {} : { continue: next, remainingItemCount: remaining }),
-      },
-      items,
-    };
-  }
-
   #watch(response: ServerResponse, record: RecordedRequest, route: Route): void {
     const timeout = record.query['timeoutSeconds'];
     const stream = new WatchStream(
@@ -393,39 +335,6 @@ export class FakeKubeApiServer {
   }
 }
 
-interface Route {
-  readonly type: ResourceType;
-  readonly namespace: string | undefined;
-  readonly name: string | undefined;
-}
-
-/** `/api/v1/...` or `/apis/<group>/<version>/...` into a resource, namespace and name. */
-function parseRoute(path: string): Route | undefined {
-  const segments = path.split('/').filter((segment) => segment !== '');
-  let group: string;
-  let rest: string[];
-  if (segments[0] === 'api' && segments[1] === 'v1') {
-    group = '';
-    rest = segments.slice(2);
-  } else if (segments[0] === 'apis' && segments.length >= 3) {
-    group = segments[1] ?? '';
-    rest = segments.slice(3);
-  } else {
-    return undefined;
-  }
-  const find = (resource: string | undefined): ResourceType | undefined =>
-    RESOURCE_TYPES.find((type) => type.resource === resource && type.group === group);
-  if (rest[0] === 'namespaces' && rest.length >= 3) {
-    const type = find(rest[2]);
-    if (type === undefined || !type.namespaced || rest.length > 4) return undefined;
-    return { type, namespace: rest[1], name: rest[3] };
-  }
-  const type = find(rest[0]);
-  if (type === undefined || rest.length > 2) return undefined;
-  if (type.namespaced && rest.length === 2) return undefined;
-  return { type, namespace: undefined, name: rest[1] };
-}
-
 function matches(matcher: RequestMatcher, record: RecordedRequest): boolean {
   if (matcher.method !== undefined && matcher.method !== record.method) return false;
   if (matcher.watch !== undefined && matcher.watch !== record.watch) return false;
@@ -434,23 +343,4 @@ function matches(matcher: RequestMatcher, record: RecordedRequest): boolean {
   return typeof matcher.path === 'string'
     ? record.path.includes(matcher.path)
     : matcher.path.test(record.path);
-}
-
-function status(code: number, reason: string, message: string): Record<string, unknown> {
-  return {
-    kind: 'Status',
-    apiVersion: 'v1',
-    metadata: {},
-    status: 'Failure',
-    message,
-    reason,
-    code,
-  };
-}
-
-async function readBody(request: IncomingMessage): Promise<FakeObject | undefined> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  if (chunks.length === 0) return undefined;
-  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as FakeObject;
 }
