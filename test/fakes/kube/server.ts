@@ -9,6 +9,11 @@
  * Test knobs: stop answering ({@link hang}), break or end every watch, inject errors, and read
  * the log of every request. It is a test double of our own logic: the integration tests against
  * the real kube-apiserver remain the proof of the real integration.
+ *
+ * Not modelled: RBAC and admission, schema validation and defaulting, PATCH, finalizers and
+ * graceful deletion (but a deleted namespace is `Terminating` until
+ * `store.finishNamespaceDeletion`), server-initiated bookmarks (sent on {@link bookmark} only),
+ * a default watch timeout, and every resource but namespaces, ConfigMaps, Secrets, pods and Leases.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
