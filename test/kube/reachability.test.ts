@@ -1,56 +1,109 @@
 /**
- * ApiReachability against the fake API server: not ready before the first answer, ready while
- * `/version` answers, unready after `unreachableAfterMs` of silence, ready again once it answers.
+ * ApiReachability against the fake API server: unreachable before the first answer, reachable
+ * while `/version` answers, unreachable after `unreachableAfterMs` of silence, reachable again
+ * once it answers — told to its listener after every probe, logged on each change, and reported
+ * as an informational readiness check (never one that takes the replica out of its Service).
  */
-import { ApiReachability } from '../../src/kube/index.js';
+import { ApiReachability, type ApiReachabilityOptions } from '../../src/kube/index.js';
 import { FakeKubeApiServer } from '../fakes/index.js';
 import { eventually } from '../support/kube.js';
 import { memoryLogger } from '../support/server.js';
 
+const OPTIONS: ApiReachabilityOptions = {
+  unreachableAfterMs: 400,
+  probeIntervalMs: 50,
+  probeTimeoutMs: 100,
+};
+
 describe('ApiReachability', () => {
   let server: FakeKubeApiServer;
-  let probe: ApiReachability;
+  let probe: ApiReachability | undefined;
 
   beforeEach(async () => {
     server = await FakeKubeApiServer.start();
-    probe = new ApiReachability(
-      server.client(),
-      { unreachableAfterMs: 400, probeIntervalMs: 50, probeTimeoutMs: 100 },
-      memoryLogger().logger,
-    );
   });
   afterEach(async () => {
     server.resume();
-    await probe.close();
+    await probe?.close();
+    probe = undefined;
     await server.close();
   });
 
-  const reason = (): string | undefined => probe.readiness()[0]?.check();
+  function setup(clusterId?: string) {
+    const { logger, lines } = memoryLogger();
+    const states: boolean[] = [];
+    probe = new ApiReachability(server.client(), OPTIONS, {
+      logger,
+      onChange: (reachable) => states.push(reachable),
+      ...(clusterId === undefined ? {} : { clusterId }),
+    });
+    const check = (): {
+      name: string;
+      severity: string | undefined;
+      reason: string | undefined;
+    } => {
+      const [only] = probe!.readiness();
+      return { name: only!.name, severity: only!.severity, reason: only!.check() };
+    };
+    return {
+      probe,
+      states,
+      check,
+      /** The distinct states the listener saw, in order. */
+      changes: () => states.filter((state, i) => i === 0 || states[i - 1] !== state),
+      logs: () => lines().map((line) => JSON.parse(line) as Record<string, unknown>),
+    };
+  }
 
   it('follows the API server through an outage', async () => {
-    expect(reason()).toBe(`API server ${server.url} not reached yet`);
-    expect(probe.silenceMs).toBe(Infinity);
-    await probe.start(new AbortController().signal);
-    await eventually('reached', () => (reason() === undefined ? true : undefined));
+    const { probe: p, states, check, changes, logs } = setup();
+    expect(check()).toEqual({
+      name: 'kubernetes',
+      severity: 'informational',
+      reason: `API server ${server.url} not reached yet`,
+    });
+    expect(p.silenceMs).toBe(Infinity);
+    expect(p.reachable).toBe(false);
+    await p.start(new AbortController().signal);
+    await eventually('reached', () => (p.reachable ? true : undefined));
+    expect(check().reason).toBeUndefined();
     server.hang();
-    await eventually('unreachable', () => reason(), 3000);
-    expect(reason()).toMatch(new RegExp(`^API server ${server.url} unreachable for \\d+s$`));
+    // Told after the probe that finds the silence too long.
+    await eventually('unreachable', () => (states.at(-1) === false ? true : undefined), 3000);
+    expect(p.reachable).toBe(false);
+    expect(check().reason).toMatch(new RegExp(`^API server ${server.url} unreachable for \\d+s$`));
     server.resume();
-    await eventually('reached again', () => (reason() === undefined ? true : undefined));
+    await eventually('reached again', () => (p.reachable ? true : undefined));
+    await eventually('told', () => (changes().length === 3 ? true : undefined));
+    expect(changes()).toEqual([true, false, true]);
+    const messages = logs().map((line) => line['msg']);
+    expect(messages).toEqual([
+      'API server reachable',
+      'API server unreachable: cached identities are still served, new TokenReviews fail',
+      'API server reachable',
+    ]);
     expect(server.requestsMatching({ path: '/version' }).length).toBeGreaterThan(3);
   });
 
-  it('counts an error answer as unreachable', async () => {
+  it('names the check after a remote cluster', () => {
+    const { check } = setup('west');
+    expect(check().name).toBe('kubernetes:west');
+  });
+
+  it('counts an error answer as no answer', async () => {
     server.fail({ path: '/version', status: 503 });
-    await probe.start(new AbortController().signal);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(reason()).toMatch(/not reached yet/);
+    const { probe: p, states, check } = setup();
+    await p.start(new AbortController().signal);
+    await eventually('probed a few times', () => (states.length >= 3 ? true : undefined));
+    expect(states.every((state) => !state)).toBe(true);
+    expect(check().reason).toMatch(/not reached yet/);
   });
 
   it('stops probing on close', async () => {
-    await probe.start(new AbortController().signal);
-    await eventually('reached', () => (reason() === undefined ? true : undefined));
-    await probe.close();
+    const { probe: p } = setup();
+    await p.start(new AbortController().signal);
+    await eventually('reached', () => (p.reachable ? true : undefined));
+    await p.close();
     const count = server.requests.length;
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(server.requests).toHaveLength(count);

@@ -2,6 +2,7 @@
  * PartRunner: start order, reverse close order, a part that fails to start, idempotent close, and
  * readiness from the parts' own checks.
  */
+import { getEventListeners } from 'node:events';
 import { PartRunner, type ReadinessCheck } from '../../src/runtime/index.js';
 import { FakePart } from '../fakes/index.js';
 import { deferred } from '../support/deferred.js';
@@ -26,7 +27,45 @@ describe('PartRunner', () => {
     hold.resolve();
     await starting;
     expect(journal).toEqual(['start:first', 'start:second', 'start:third']);
-    expect(first.signal).toBe(signal);
+    expect(first.signal?.aborted).toBe(false);
+  });
+
+  it('gives each part a signal of its own, aborted when the outer one aborts, with one listener on it', async () => {
+    const runner = new PartRunner(memoryLogger().logger);
+    const parts = ['a', 'b', 'c'].map((name) => runner.add(new FakePart(name, [])));
+    const outer = new AbortController();
+    await runner.start(outer.signal);
+    const signals = parts.map((part) => part.signal);
+    expect(new Set(signals).size).toBe(3);
+    expect(signals).not.toContain(outer.signal);
+    expect(getEventListeners(outer.signal, 'abort')).toHaveLength(1);
+    outer.abort();
+    expect(signals.map((signal) => signal?.aborted)).toEqual([true, true, true]);
+    await runner.close();
+  });
+
+  it("aborts each part's signal just before closing it, in reverse order", async () => {
+    const journal: string[] = [];
+    const runner = new PartRunner(memoryLogger().logger);
+    const parts = ['a', 'b'].map((name) => runner.add(new FakePart(name, journal)));
+    const outer = new AbortController();
+    await runner.start(outer.signal);
+    for (const part of parts) {
+      part.signal?.addEventListener('abort', () => journal.push(`abort:${part.name}`));
+    }
+    journal.length = 0;
+    await runner.close();
+    expect(journal).toEqual(['abort:b', 'close:b', 'abort:a', 'close:a']);
+    expect(getEventListeners(outer.signal, 'abort')).toHaveLength(0);
+    expect(outer.signal.aborted).toBe(false);
+  });
+
+  it('starts parts with an aborted signal when the outer one already aborted', async () => {
+    const runner = new PartRunner(memoryLogger().logger);
+    const part = runner.add(new FakePart('a', []));
+    await runner.start(AbortSignal.abort());
+    expect(part.signal?.aborted).toBe(true);
+    await runner.close();
   });
 
   it('returns the part it adds, for wiring', () => {
@@ -138,30 +177,43 @@ describe('PartRunner', () => {
       check: () => reason,
     });
 
-    it.each<[string, readonly ReadinessCheck[], boolean, Record<string, string>]>([
+    it.each<
+      [string, readonly ReadinessCheck[], boolean, Record<string, string>, Record<string, string>]
+    >([
       [
         'all pass',
         [check('ca', undefined), check('pods', undefined)],
         true,
         { ca: 'ok', pods: 'ok' },
+        {},
       ],
       [
         'a required check fails',
         [check('ca', 'no CA material loaded'), check('pods', undefined)],
         false,
         { ca: 'no CA material loaded', pods: 'ok' },
+        {},
       ],
       [
         'an explicitly required check fails',
         [check('ca', 'expired', 'required')],
         false,
         { ca: 'expired' },
+        {},
       ],
       [
         'only an informational check fails',
-        [check('ca', undefined), check('ledger', 'spool 80% full', 'informational')],
+        [check('ca', undefined), check('kubernetes', 'API server unreachable', 'informational')],
         true,
-        { ca: 'ok', ledger: 'spool 80% full (informational)' },
+        { ca: 'ok' },
+        { kubernetes: 'API server unreachable' },
+      ],
+      [
+        'an informational check passes',
+        [check('kubernetes', undefined, 'informational')],
+        true,
+        {},
+        { kubernetes: 'ok' },
       ],
       [
         'a check throws',
@@ -175,12 +227,13 @@ describe('PartRunner', () => {
         ],
         false,
         { broken: 'check failed: kaboom' },
+        {},
       ],
-      ['there are no checks', [], true, {}],
-    ])('when %s', (_name, checks, ready, expected) => {
+      ['there are no checks', [], true, {}, {}],
+    ])('when %s', (_name, checks, ready, expected, details) => {
       const runner = new PartRunner(memoryLogger().logger);
       runner.add(new FakePart('p', [], { checks }));
-      expect(runner.readiness()).toEqual({ ready, checks: expected });
+      expect(runner.readiness()).toEqual({ ready, checks: expected, details });
     });
 
     it("collects every part's checks (started or not) and then the free-standing ones", () => {
@@ -192,6 +245,7 @@ describe('PartRunner', () => {
       expect(runner.readiness()).toEqual({
         ready: false,
         checks: { a: 'ok', b: 'not synced', kubernetes: 'ok' },
+        details: {},
       });
     });
 
