@@ -48,6 +48,11 @@ export interface InformerOptions<R> {
   readonly resyncMs: number;
   /** Timeout of one list page. */
   readonly requestTimeoutMs: number;
+  /**
+   * A watch silent (not even a bookmark) for longer is presumed dead and replaced. Defaults to the
+   * server-side watch timeout plus a margin; tests shorten it.
+   */
+  readonly watchSilenceLimitMs?: number;
 }
 
 /** Receives changes. `old` is set for updates and deletes. */
@@ -226,12 +231,13 @@ export class Informer<R> {
       // The server ends the watch after WATCH_TIMEOUT_SECONDS; a connection that died silently
       // ends nothing, so a watchdog gives up when not even a bookmark has come for longer.
       let watchdog: NodeJS.Timeout | undefined;
+      const silenceLimitMs = this.#options.watchSilenceLimitMs ?? WATCH_SILENCE_LIMIT_MS;
       const arm = (): void => {
         clearTimeout(watchdog);
         watchdog = setTimeout(() => {
-          failed = new Error(`no watch event for ${WATCH_SILENCE_LIMIT_MS / 1000}s; reconnecting`);
+          failed = new Error(`no watch event for ${silenceLimitMs / 1000}s; reconnecting`);
           this.#watch?.abort();
-        }, WATCH_SILENCE_LIMIT_MS);
+        }, silenceLimitMs);
         watchdog.unref();
       };
       arm();
