@@ -67,6 +67,7 @@ describe('PodIndex', () => {
       serviceAccount: 'cart',
       nodeName: 'node-a',
       phase: 'Running',
+      terminating: false,
     });
     expect(
       index
