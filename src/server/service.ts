@@ -184,6 +184,8 @@ export class CertificateService {
     );
     trace.decision = decision;
     if (decision.effect === 'deny') throw policyDenial(decision);
+    // The client may have been answered already (deadline, cancel): sign nothing nobody gets.
+    if (signal.aborted) throw abandoned();
     for (const gate of this.#deps.gates) {
       const refusal = gate.admit();
       if (refusal !== undefined) throw refusal;
@@ -251,6 +253,11 @@ export class CertificateService {
       }),
     );
   }
+}
+
+/** The request was answered before it got here (its deadline passed, or the client left). */
+function abandoned(): UnavailableError {
+  return new UnavailableError('ERR_DEADLINE', 'request abandoned before signing');
 }
 
 /** A deny decision as the client sees it: `policy <layer>/<rule>: <reason>`. */

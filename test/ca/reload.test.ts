@@ -152,7 +152,8 @@ describe('CaReloader', () => {
     ca.clock.advance(DAY);
     ca.reloader.retryPending();
     expect(ca.signing()).toBe(early.cert.sha256);
-    expect(await ca.reloads()).toEqual({ loaded: 2, rejected: 2 });
+    // Counted once: the retries that were still too early are not new refusals.
+    expect(await ca.reloads()).toEqual({ loaded: 2, rejected: 1 });
     // Nothing is pending any more.
     ca.reloader.retryPending();
     expect(ca.installed).toHaveLength(2);
@@ -217,7 +218,8 @@ describe('CaReloader', () => {
     ca.reloader.retryPending();
     expect(ca.roots()).toEqual([B]);
 
-    expect(await ca.reloads()).toEqual({ loaded: 4, rejected: 6 });
+    // Four fresh offers refused; the retries of a refused offer are not counted again.
+    expect(await ca.reloads()).toEqual({ loaded: 4, rejected: 4 });
     expect(ca.installed).toHaveLength(4);
   });
 
