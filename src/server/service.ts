@@ -102,6 +102,12 @@ export class CertificateService {
   readonly #deps: CertificateServiceDeps;
   readonly #options: CertificateServiceOptions;
   #inFlight = 0;
+  /**
+   * Request ids: a random prefix per service and a counter — unique across replicas and restarts
+   * for log correlation, without a random draw per request on the hot path.
+   */
+  readonly #requestIdPrefix = randomBytes(4).toString('hex');
+  #requests = 0;
 
   constructor(deps: CertificateServiceDeps, options: CertificateServiceOptions) {
     this.#deps = deps;
@@ -231,9 +237,14 @@ export class CertificateService {
     return requested;
   }
 
+  #nextRequestId(): string {
+    this.#requests = (this.#requests + 1) % Number.MAX_SAFE_INTEGER;
+    return `${this.#requestIdPrefix}-${this.#requests.toString(36)}`;
+  }
+
   #newTrace(): RequestTrace {
     return {
-      requestId: randomBytes(6).toString('hex'),
+      requestId: this.#nextRequestId(),
       time: this.#deps.clock.now(),
       started: performance.now(),
       caller: undefined,

@@ -88,7 +88,7 @@ describe('CertificateService', () => {
       serviceAccount: 'app',
     };
     expect(event).toEqual({
-      requestId: expect.stringMatching(/^[0-9a-f]{12}$/) as unknown,
+      requestId: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-z]+$/) as unknown,
       time: NOW,
       durationMs: expect.any(Number) as unknown,
       outcome: 'issued',
