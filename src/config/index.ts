@@ -9,6 +9,8 @@ export type {
   Config,
   Environment,
   KubernetesConfig,
+  PolicyConfig,
+  PolicySourceConfig,
   RemoteClusterConfig,
   VerifierConfig,
 } from './types.js';
