@@ -34,6 +34,25 @@ function kustomization(dir: string): { namespace?: string; resources: string[] }
 
 afterAll(removeTempDirs);
 
+/** `group/resource[names]:verb` for every verb a Role or ClusterRole grants. */
+function rules(doc: Doc): string[] {
+  return (
+    doc['rules'] as {
+      apiGroups: string[];
+      resources: string[];
+      verbs: string[];
+      resourceNames?: string[];
+    }[]
+  ).flatMap((rule) =>
+    rule.resources.flatMap((resource) =>
+      rule.verbs.map(
+        (verb) =>
+          `${rule.apiGroups.join(',') || 'core'}/${resource}${rule.resourceNames ? `[${rule.resourceNames.join(',')}]` : ''}:${verb}`,
+      ),
+    ),
+  );
+}
+
 describe('manifests/', () => {
   const base = kustomization('base');
   const objects = base.resources.flatMap((file) => load(join('base', file)));
@@ -115,28 +134,13 @@ describe('manifests/', () => {
   });
 
   it('grants exactly the verbs meshca uses', () => {
-    const rules = (doc: Doc): string[] =>
-      (
-        doc['rules'] as {
-          apiGroups: string[];
-          resources: string[];
-          verbs: string[];
-          resourceNames?: string[];
-        }[]
-      ).flatMap((rule) =>
-        rule.resources.flatMap((resource) =>
-          rule.verbs.map(
-            (verb) =>
-              `${rule.apiGroups.join(',') || 'core'}/${resource}${rule.resourceNames ? `[${rule.resourceNames.join(',')}]` : ''}:${verb}`,
-          ),
-        ),
-      );
     const [clusterRole] = byKind('ClusterRole');
     const [role] = byKind('Role');
     const [istiodRole] = load('istiod/rbac.yaml').filter((doc) => doc.kind === 'Role');
     expect(rules(clusterRole!).sort()).toEqual(
       [
         'authentication.k8s.io/tokenreviews:create',
+        'core/namespaces:get',
         'core/namespaces:list',
         'core/namespaces:watch',
         'core/configmaps[istio-ca-root-cert]:list',
@@ -144,8 +148,11 @@ describe('manifests/', () => {
         'core/configmaps[istio-ca-root-cert]:update',
         'core/configmaps[istio-ca-root-cert]:delete',
         'core/configmaps:create',
+        'core/pods:get',
         'core/pods:list',
         'core/pods:watch',
+        'networking.k8s.io/ingresses:list',
+        'networking.k8s.io/ingresses:watch',
       ].sort(),
     );
     expect(rules(role!).sort()).toEqual(
@@ -155,6 +162,8 @@ describe('manifests/', () => {
         'coordination.k8s.io/leases:create',
         'core/secrets[cacerts]:list',
         'core/secrets[cacerts]:watch',
+        'core/configmaps[meshca-policy-central,meshca-policy-local]:list',
+        'core/configmaps[meshca-policy-central,meshca-policy-local]:watch',
       ].sort(),
     );
     expect(rules(istiodRole!).sort()).toEqual(
@@ -165,6 +174,24 @@ describe('manifests/', () => {
         'core/secrets:create',
       ].sort(),
     );
+  });
+
+  it('keeps the Gateway kinds a policy may require in an opt-in overlay, bound to meshca', () => {
+    expect(kustomization('.').resources).not.toContain('policy');
+    expect(kustomization('policy').resources).toEqual(['rbac.yaml']);
+    const overlay = load('policy/rbac.yaml');
+    const [role] = overlay.filter((doc) => doc.kind === 'ClusterRole');
+    expect(rules(role!).sort()).toEqual(
+      [
+        'networking.istio.io,gateway.networking.k8s.io/gateways:list',
+        'networking.istio.io,gateway.networking.k8s.io/gateways:watch',
+      ].sort(),
+    );
+    const [binding] = overlay.filter((doc) => doc.kind === 'ClusterRoleBinding');
+    expect(binding).toMatchObject({
+      roleRef: { kind: 'ClusterRole', name: role!.metadata.name },
+      subjects: [{ kind: 'ServiceAccount', name: 'meshca', namespace: 'meshca' }],
+    });
   });
 
   it('ships a config file meshca accepts as it would run in the pod', async () => {
