@@ -3,7 +3,7 @@
  * one CreateCertificate call with what the client saw and what meshca logged, and metric values
  * read from the real `/metrics` text.
  */
-import type { ServiceError } from '@grpc/grpc-js';
+import { status as Status, type ServiceError } from '@grpc/grpc-js';
 import { generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -43,8 +43,7 @@ export async function signFile(path: string, key: SigningKey, text: string): Pro
 
 /** What one CreateCertificate call came to. */
 export interface CallOutcome {
-  /** gRPC status code (0 = OK). */
-  readonly code: number;
+  readonly code: Status;
   readonly details: string;
   readonly chain: readonly string[];
 }
@@ -64,7 +63,7 @@ export async function callCa(
       clusterId: 'Kubernetes',
       validitySeconds,
     });
-    return { code: 0, details: '', chain };
+    return { code: Status.OK, details: '', chain };
   } catch (error) {
     const { code, details } = error as ServiceError;
     return { code, details, chain: [] };
