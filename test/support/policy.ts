@@ -5,7 +5,7 @@
  */
 import { status as Status, type ServiceError } from '@grpc/grpc-js';
 import { generateKeyPairSync } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CaClient } from '../../src/client/index.js';
 import { signPolicy } from '../../src/policy/index.js';
@@ -109,4 +109,42 @@ export async function httpGet(
 ): Promise<{ readonly status: number; readonly body: string }> {
   const response = await fetch(`http://127.0.0.1:${port}${path}`);
   return { status: response.status, body: await response.text() };
+}
+
+/**
+ * A policy file that changes the way a mounted ConfigMap does: each version is written into a
+ * directory of its own, then one symlink swap publishes the document and its signature together
+ * (what the kubelet does with `..data`), so a reader never pairs a document with another
+ * version's signature.
+ */
+export class MountedPolicy {
+  /** The path meshca reads (`<dir>/policy.yaml`, a symlink into the current version). */
+  readonly path: string;
+  readonly #dir: string;
+  #version = 0;
+
+  constructor(dir: string) {
+    this.#dir = dir;
+    this.path = join(dir, 'policy.yaml');
+    symlinkSync(join('..data', 'policy.yaml'), this.path);
+    symlinkSync(join('..data', 'policy.yaml.jws'), `${this.path}.jws`);
+  }
+
+  /** Publishes `text`, with `signature` (a JWS) or none. */
+  publish(text: string, signature: string | undefined): void {
+    const version = `..v${++this.#version}`;
+    mkdirSync(join(this.#dir, version));
+    writeFileSync(join(this.#dir, version, 'policy.yaml'), text);
+    if (signature !== undefined) {
+      writeFileSync(join(this.#dir, version, 'policy.yaml.jws'), `${signature}\n`);
+    }
+    const next = join(this.#dir, '..data_tmp');
+    symlinkSync(version, next);
+    renameSync(next, join(this.#dir, '..data'));
+  }
+}
+
+/** The detached signature of `text` by `key`. */
+export function signText(text: string, key: SigningKey): Promise<string> {
+  return signPolicy(key.privatePem, Buffer.from(text));
 }
