@@ -179,11 +179,18 @@ describeKube('the issuance policy against a real API server', () => {
         5_000,
       );
       expect(Date.now() - deleted).toBeLessThan(5_000);
-      // Refused by the policy: the token itself still authenticates (meshca's token cache).
-      expect(refused).toMatchObject({
-        code: Status.PERMISSION_DENIED,
-        details: "policy central/live-workload: the caller's pod is gone (deleted, or finished)",
-      });
+      // Refused by the policy: the token itself still authenticates (meshca's token cache). A
+      // force-deleted pod may first show up terminating (deletionTimestamp set), then gone.
+      expect(refused.code).toBe(Status.PERMISSION_DENIED);
+      expect(refused.details).toMatch(
+        /^policy central\/live-workload: the caller's pod (is terminating|is gone \(deleted, or finished\))$/,
+      );
+      await eventually('the pod gone', async () =>
+        (await call(meshca, jit, token)).details ===
+        "policy central/live-workload: the caller's pod is gone (deleted, or finished)"
+          ? true
+          : undefined,
+      );
       expect(
         meshca
           .logs()
