@@ -213,6 +213,47 @@ describe('manifests/', () => {
     expect(config.kubernetes?.leaderElection.name).toBe('meshca');
   });
 
+  it('ships the policy settings commented out, matching the keys mount and the RBAC', async () => {
+    const [configMap] = byKind('ConfigMap') as unknown as [{ data: { 'config.yaml': string } }];
+    const file = join(tempDir(), 'config.yaml');
+    writeFileSync(file, configMap.data['config.yaml'].replace(/^(\s*)# (policy\w+:)/gm, '$1$2'));
+    const { config } = await loadConfig({
+      argv: ['--config', file],
+      env: { KUBERNETES_SERVICE_HOST: '10.96.0.1', POD_NAMESPACE: 'meshca', POD_NAME: 'meshca-0' },
+      cwd: '/',
+    });
+    expect(config.policy).toEqual({
+      central: { kind: 'configmap', namespace: 'meshca', name: 'meshca-policy-central' },
+      local: { kind: 'configmap', namespace: 'meshca', name: 'meshca-policy-local' },
+      signingKeys: ['/etc/meshca-policy-keys/security-team.pub'],
+      reloadIntervalMs: 10_000,
+    });
+    const [deployment] = byKind('Deployment') as unknown as [
+      {
+        spec: {
+          template: {
+            spec: {
+              containers: { volumeMounts: { name: string; mountPath: string }[] }[];
+              volumes: { name: string; configMap?: { name: string; optional?: boolean } }[];
+            };
+          };
+        };
+      },
+    ];
+    const pod = deployment.spec.template.spec;
+    expect(pod.containers[0]?.volumeMounts).toContainEqual(
+      expect.objectContaining({ name: 'policy-keys', mountPath: '/etc/meshca-policy-keys' }),
+    );
+    expect(pod.volumes).toContainEqual({
+      name: 'policy-keys',
+      configMap: { name: 'meshca-policy-keys', optional: true },
+    });
+    const [role] = byKind('Role');
+    expect(rules(role!)).toEqual(
+      expect.arrayContaining(['core/configmaps[meshca-policy-central,meshca-policy-local]:watch']),
+    );
+  });
+
   it('points Istio at meshca with its own CA off', () => {
     const [operator] = load('istio/istio-operator.yaml') as unknown as [
       {
