@@ -30,7 +30,7 @@ import {
   type PolicyDocumentReader,
   type PolicyLayer,
 } from '../policy/index.js';
-import type { PartRunner } from '../runtime/index.js';
+import type { Part, PartRunner } from '../runtime/index.js';
 import type { ClusterRuntime } from './serve-clusters.js';
 import type { PodCaches } from './serve-kubernetes.js';
 
@@ -91,7 +91,7 @@ export async function policyDecider(
 
   const clusterFacts = new Map<string, ClusterFacts>();
   const watchers: KubePolicyFacts[] = [];
-  for (const cluster of clusters) {
+  for (const [position, cluster] of clusters.entries()) {
     const index = pods?.indexes.get(cluster.id);
     if (index === undefined) continue;
     const facts = new KubePolicyFacts(
@@ -100,7 +100,8 @@ export async function policyDecider(
       DEFAULT_POLICY_FACTS_OPTIONS,
       logger.child({ cluster: cluster.id }),
     );
-    clusterFacts.set(cluster.id, runner.add(facts));
+    runner.add(position === 0 ? facts : namedFor(facts, cluster.id));
+    clusterFacts.set(cluster.id, facts);
     watchers.push(facts);
   }
   // Only the kinds the policies in force name are watched, from the first version on.
@@ -166,6 +167,21 @@ function reader(
     },
     logger,
   );
+}
+
+/** A remote cluster's facts, its part and readiness checks named after it (`policy-objects:east`). */
+function namedFor(facts: KubePolicyFacts, clusterId: string): Part {
+  return {
+    name: `${facts.name}:${clusterId}`,
+    start: (signal) => facts.start(signal),
+    close: () => facts.close(),
+    readiness: () =>
+      facts.readiness().map((check) => ({
+        name: `${check.name}:${clusterId}`,
+        severity: check.severity ?? 'required',
+        check: () => check.check(),
+      })),
+  };
 }
 
 function describe(source: PolicySourceConfig): string {

@@ -34,6 +34,7 @@ import {
   signText,
   signingKey,
   spiffe,
+  writePolicy,
   type CallOutcome,
   type SigningKey,
 } from '../support/policy.js';
@@ -257,6 +258,49 @@ describeKube('the issuance policy against a real API server', () => {
     await eventually('refused once opted out', async () =>
       (await call(meshca, optIn, token)).code === Status.PERMISSION_DENIED ? true : undefined,
     );
+  });
+
+  it("decides a remote cluster's requests on that cluster's facts", async () => {
+    // The same API server, configured a second time as the remote cluster "east".
+    const remote = await startDevServer([
+      ...meshcaKubeArgs(namespaces),
+      '--ca-dir',
+      caDir,
+      '--remote-clusters',
+      `east=${namespaces.kubeconfig}`,
+      '--policy-local',
+      writePolicy(
+        tempDir('meshca-policy-'),
+        'local.yaml',
+        'remote-test',
+        `
+defaultAction: allow
+rules:
+  - name: live-workload
+    liveWorkload: true
+  - name: shop-ingress
+    selector: { namespaces: [${shop}] }
+    requiredObjects: [{ apiVersion: networking.k8s.io/v1, kind: Ingress }]
+`,
+      ),
+    ]);
+    try {
+      await eventually('ready', () => (remote.server.ops.readiness().ready ? true : undefined));
+      const { details } = remote.server.ops.readiness();
+      expect(Object.keys(details)).toEqual(
+        expect.arrayContaining(['policy-local', 'policy-objects', 'policy-objects:east']),
+      );
+      const { token } = await workload(jit, 'web-east');
+      const outcome = await callCa(remote.client(), token, spiffe(jit, 'web'), 0, 'east');
+      expect(outcome).toMatchObject({ code: Status.OK, details: '' });
+      await core.deleteNamespacedPod({ name: 'web-east', namespace: jit, gracePeriodSeconds: 0 });
+      await eventually('refused in east once its pod is gone', async () => {
+        const next = await callCa(remote.client(), token, spiffe(jit, 'web'), 0, 'east');
+        return next.code === Status.PERMISSION_DENIED ? true : undefined;
+      });
+    } finally {
+      await remote.stop();
+    }
   });
 
   describe('policies in ConfigMaps, in a real meshca serve process', () => {

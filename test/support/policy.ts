@@ -54,15 +54,11 @@ export async function callCa(
   token: string,
   uri: string,
   validitySeconds = 0,
+  clusterId = 'Kubernetes',
 ): Promise<CallOutcome> {
   const { csrPem } = await csrFor(uri, 'ec');
   try {
-    const chain = await client.createCertificate({
-      csrPem,
-      token,
-      clusterId: 'Kubernetes',
-      validitySeconds,
-    });
+    const chain = await client.createCertificate({ csrPem, token, clusterId, validitySeconds });
     return { code: Status.OK, details: '', chain };
   } catch (error) {
     const { code, details } = error as ServiceError;
