@@ -15,6 +15,7 @@ import {
   isDevelopment,
 } from './sections/authentication.js';
 import { caSection } from './sections/ca.js';
+import { discoverySection } from './sections/discovery.js';
 import type { SectionContext } from './sections/context.js';
 import { identitySection } from './sections/identity.js';
 import { issuanceSection } from './sections/issuance.js';
@@ -86,6 +87,7 @@ export function buildConfig(
   const ca = caSection(context, { kube, development, namespace });
   const kubernetes = kube === undefined ? undefined : kubernetesSection(context, namespace);
   const policy = policySection(context, { kube, namespace });
+  const discovery = discoverySection(context, kube);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze<Config>({
@@ -99,6 +101,7 @@ export function buildConfig(
     ca,
     kubernetes,
     policy,
+    discovery,
     ...issuance,
   });
 }
