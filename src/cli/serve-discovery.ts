@@ -71,7 +71,11 @@ export async function discovery(
   const own: AllowlistRule[] = [];
   if (config.ca.source.kind === 'secret') {
     own.push({
-      object: { kind: 'Secret', namespace: config.ca.source.namespace, name: config.ca.source.name },
+      object: {
+        kind: 'Secret',
+        namespace: config.ca.source.namespace,
+        name: config.ca.source.name,
+      },
       reason: "meshca's own CA material (caSecret)",
     });
   }
