@@ -517,7 +517,8 @@ describeKube('policy facts against the real kube-apiserver', () => {
               group: 'networking.istio.io',
               scope: 'Namespaced',
               names: { plural: 'gateways', singular: 'gateway', kind: 'Gateway' },
-              versions: ['v1', 'v1beta1'].map((name) => ({
+              // As Istio 1.22+ installs it, the same as test/support/discovery-cluster.ts.
+              versions: ['v1', 'v1beta1', 'v1alpha3'].map((name) => ({
                 name,
                 served: true,
                 storage: name === 'v1',
