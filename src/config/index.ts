@@ -10,6 +10,8 @@ export type {
   DiscoveryConfig,
   Environment,
   KubernetesConfig,
+  PolicyConfig,
+  PolicySourceConfig,
   RemoteClusterConfig,
   VerifierConfig,
 } from './types.js';

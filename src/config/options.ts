@@ -14,6 +14,7 @@ import { ISSUANCE_OPTIONS } from './options/issuance.js';
 import { KUBERNETES_OPTIONS } from './options/kubernetes.js';
 import type { OptionSpec } from './options/option.js';
 import { OPERATIONS_OPTIONS } from './options/operations.js';
+import { POLICY_OPTIONS } from './options/policy.js';
 import { SERVING_OPTIONS } from './options/serving.js';
 
 export type { OptionDeclaration, OptionKind, OptionSpec, OptionTable } from './options/option.js';
@@ -26,6 +27,7 @@ export const OPTION_TABLE = {
   ...CA_OPTIONS,
   ...ISSUANCE_OPTIONS,
   ...KUBERNETES_OPTIONS,
+  ...POLICY_OPTIONS,
   ...DISCOVERY_OPTIONS,
   ...OPERATIONS_OPTIONS,
 } as const;

@@ -20,6 +20,7 @@ import type { SectionContext } from './sections/context.js';
 import { identitySection } from './sections/identity.js';
 import { issuanceSection } from './sections/issuance.js';
 import { kubernetesSection } from './sections/kubernetes.js';
+import { policySection } from './sections/policy.js';
 import { servingSection } from './sections/serving.js';
 import { SETTINGS_SCHEMA } from './settings.js';
 import type { Config, Environment } from './types.js';
@@ -85,6 +86,7 @@ export function buildConfig(
     settings.namespace !== '' ? settings.namespace : (environment.podNamespace ?? 'meshca');
   const ca = caSection(context, { kube, development, namespace });
   const kubernetes = kube === undefined ? undefined : kubernetesSection(context, namespace);
+  const policy = policySection(context, { kube, namespace });
   const discovery = discoverySection(context, kube);
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -98,6 +100,7 @@ export function buildConfig(
     authentication,
     ca,
     kubernetes,
+    policy,
     discovery,
     ...issuance,
   });
