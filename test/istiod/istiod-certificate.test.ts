@@ -146,6 +146,11 @@ describe('IstiodCertificateController', () => {
     async (keyType) => {
       const { metrics, logs } = await start({ keyType });
       await eventually('created', () => secret());
+      // The Secret is visible in the store before the controller has read the API's answer; the
+      // metric and the log line follow that answer.
+      await eventually('issued', () =>
+        logs().some((line) => line['msg'] === 'istiod certificate issued') ? true : undefined,
+      );
       const s = secret()!;
       expect(s.type).toBe('kubernetes.io/tls');
       expect(s.metadata?.labels).toEqual({ 'app.kubernetes.io/managed-by': 'meshca' });
