@@ -27,6 +27,7 @@ import { authenticator } from './serve-auth.js';
 import { caMaterial } from './serve-ca.js';
 import { connectClusters } from './serve-clusters.js';
 import { controllers, leadership, podCaches } from './serve-kubernetes.js';
+import { ledgerWiring } from './serve-ledger.js';
 
 /** A running meshca. */
 export interface RunningServer {
@@ -73,6 +74,7 @@ export async function startServer(config: Config, deps: ServeDeps): Promise<Runn
     const { authority, source } = caMaterial(config, local, shared);
     runner.add(source);
     const pods = podCaches(config.kubernetes, clusters, runner, logger);
+    const ledger = ledgerWiring(config, { ...shared, authority, clusters, pods });
 
     const service = new CertificateService(
       {
@@ -81,9 +83,13 @@ export async function startServer(config: Config, deps: ServeDeps): Promise<Runn
         csrValidator: new CsrValidator(config.keyPolicy),
         decider: new TtlPolicy(config.ttl),
         signer: new LocalIntermediateSigner(authority, config.ttl, clock),
-        gates: [],
+        gates: [...ledger.gates],
         observers: new IssuanceObservers(
-          [new IssuanceMetricsObserver(metrics), new RequestLogObserver(logger)],
+          [
+            new IssuanceMetricsObserver(metrics),
+            new RequestLogObserver(logger),
+            ...ledger.observers,
+          ],
           logger,
         ),
         pods: pods?.directory,
@@ -102,10 +108,15 @@ export async function startServer(config: Config, deps: ServeDeps): Promise<Runn
       ...shared,
       ...(deps.kubeReachability === undefined ? {} : { reachability: deps.kubeReachability }),
     });
+    // The ledger closes after the listeners and the gRPC drain: it records what they finish.
+    followers.push(...ledger.addParts(runner));
     const writer = leadership(config, local, followers, shared);
     if (writer.part !== undefined) runner.add(writer.part);
     const ops = runner.add(
-      new OpsHttpServer(metrics, () => runner.readiness(), logger, { listen: config.http.listen }),
+      new OpsHttpServer(metrics, () => runner.readiness(), logger, {
+        listen: config.http.listen,
+        routes: ledger.routes,
+      }),
     );
     const grpcServer = runner.add(
       new CaGrpcServer(service, serving, logger, {

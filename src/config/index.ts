@@ -9,10 +9,13 @@ export type {
   Config,
   Environment,
   KubernetesConfig,
+  LedgerConfig,
+  LedgerStoreConfig,
   RemoteClusterConfig,
   VerifierConfig,
 } from './types.js';
 export { ConfigError, buildConfig } from './schema.js';
+export { SecretText } from './secret-text.js';
 export type { Settings } from './settings.js';
 export type { ConfigSources, LoadedConfig } from './load.js';
 export { loadConfig, serveFlagSpec } from './load.js';

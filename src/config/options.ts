@@ -11,6 +11,7 @@ import { CA_OPTIONS } from './options/ca.js';
 import { IDENTITY_OPTIONS } from './options/identity.js';
 import { ISSUANCE_OPTIONS } from './options/issuance.js';
 import { KUBERNETES_OPTIONS } from './options/kubernetes.js';
+import { LEDGER_OPTIONS } from './options/ledger.js';
 import type { OptionSpec } from './options/option.js';
 import { OPERATIONS_OPTIONS } from './options/operations.js';
 import { SERVING_OPTIONS } from './options/serving.js';
@@ -25,6 +26,7 @@ export const OPTION_TABLE = {
   ...CA_OPTIONS,
   ...ISSUANCE_OPTIONS,
   ...KUBERNETES_OPTIONS,
+  ...LEDGER_OPTIONS,
   ...OPERATIONS_OPTIONS,
 } as const;
 

@@ -19,7 +19,9 @@ import type { SectionContext } from './sections/context.js';
 import { identitySection } from './sections/identity.js';
 import { issuanceSection } from './sections/issuance.js';
 import { kubernetesSection } from './sections/kubernetes.js';
+import { ledgerSection } from './sections/ledger.js';
 import { servingSection } from './sections/serving.js';
+import { SecretText } from './secret-text.js';
 import { SETTINGS_SCHEMA } from './settings.js';
 import type { Config, Environment } from './types.js';
 
@@ -84,11 +86,13 @@ export function buildConfig(
     settings.namespace !== '' ? settings.namespace : (environment.podNamespace ?? 'meshca');
   const ca = caSection(context, { kube, development, namespace });
   const kubernetes = kube === undefined ? undefined : kubernetesSection(context, namespace);
+  const stateDir = context.path(settings.stateDir);
+  const ledger = ledgerSection(context, stateDir);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze<Config>({
     mode: development ? 'development' : 'production',
-    stateDir: context.path(settings.stateDir),
+    stateDir,
     logLevel: settings.logLevel as Config['logLevel'],
     ...serving,
     ...identity,
@@ -97,6 +101,7 @@ export function buildConfig(
     ca,
     kubernetes,
     ...issuance,
+    ledger,
   });
 }
 
@@ -105,7 +110,8 @@ function deepFreeze<T>(value: T): T {
     value !== null &&
     typeof value === 'object' &&
     !Object.isFrozen(value) &&
-    !(value instanceof URL)
+    !(value instanceof URL) &&
+    !(value instanceof SecretText)
   ) {
     for (const child of Object.values(value)) deepFreeze(child);
     Object.freeze(value);
