@@ -181,7 +181,12 @@ async function serviceAccountNamespace(): Promise<string | undefined> {
   }
 }
 
-async function readConfigFile(path: string, cwd: string): Promise<Record<string, unknown>> {
+/**
+ * Reads a configuration file (YAML or JSON mapping of settings).
+ *
+ * @throws {@link ConfigError} when it cannot be read, is not a mapping, or names unknown keys.
+ */
+export async function readConfigFile(path: string, cwd: string): Promise<Record<string, unknown>> {
   let text: string;
   try {
     text = await readFile(resolve(cwd, path), 'utf8');
