@@ -34,7 +34,7 @@ export function ledgerStoreSection(context: SectionContext, stateDir: string): L
       problem('ledgerPasswordFile', 'is only used with a postgres:// ledger');
     }
     if (value === 'off') return { kind: 'off' };
-    if (value === '') {
+    if (value === '' || /^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
       problem('ledger', 'must be sqlite, a file path, postgres://... or off');
       return { kind: 'off' };
     }
