@@ -225,10 +225,8 @@ describe('ledger commands on SQLite', () => {
 
     // Nothing active is left for that account or pod.
     const again = await meshca(['revoke', '--pod', 'shop/web-1', '--state-dir', stateDir]);
-    expect(again).toMatchObject({
-      code: 1,
-      err: expect.stringContaining('no active certificate of pod shop/web-1'),
-    });
+    expect(again.code).toBe(1);
+    expect(again.err).toContain('no active certificate of pod shop/web-1');
 
     const bySerial = await meshca([
       'revoke',

@@ -73,7 +73,7 @@ describe('ledger settings', () => {
     expect(store.tls).toEqual({ mode: 'verify-full', caFile: `${CWD}/ca.pem` });
     expect(JSON.stringify(config)).not.toContain('s3cret-pw');
     expect(inspect(config, { depth: 10 })).not.toContain('s3cret-pw');
-    expect(`${String(store.password)}`).toBe('[redacted]');
+    expect(String(store.password)).toBe('[redacted]');
     expect(Object.isFrozen(config.ledger.store)).toBe(true);
   });
 
@@ -120,7 +120,11 @@ describe('ledger settings', () => {
       '<ledgerTlsCaFile>: is only used with ledgerTlsMode verify-ca or verify-full',
     ],
     [{ ledger: '' }, ENV, '<ledger>: must be sqlite, a file path, postgres://... or off'],
-    [{ ledger: 'mysql://db/ledger' }, ENV, '<ledger>: must be sqlite, a file path, postgres://... or off'],
+    [
+      { ledger: 'mysql://db/ledger' },
+      ENV,
+      '<ledger>: must be sqlite, a file path, postgres://... or off',
+    ],
     [
       { ledgerSpoolFull: 'block' },
       ENV,
