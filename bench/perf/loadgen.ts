@@ -42,6 +42,7 @@ export interface LoadResult {
 }
 
 const WORKER = fileURLToPath(new URL('./loadgen-worker.ts', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Runs one load against `target`. */
 export async function runLoad(target: Target, spec: LoadSpec): Promise<LoadResult> {
@@ -50,7 +51,11 @@ export async function runLoad(target: Target, spec: LoadSpec): Promise<LoadResul
   const ready: Promise<void>[] = [];
   const perWorker = Math.floor(spec.requestCount / spec.processes);
   for (let index = 0; index < spec.processes; index++) {
-    const child = fork(WORKER, [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+    const child = fork(WORKER, [], {
+      execArgv: ['--import', 'tsx'],
+      stdio: 'inherit',
+      cwd: REPO_ROOT,
+    });
     workers.push(child);
     const share = (total: number): number =>
       Math.max(1, Math.floor(total / spec.processes) + (index < total % spec.processes ? 1 : 0));

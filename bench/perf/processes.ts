@@ -88,9 +88,8 @@ export async function startMeshca(
     process.execPath,
     [
       ...(process.env['BENCH_SERVER_NODE_OPTIONS']?.split(' ').filter(Boolean) ?? []),
-      '--import',
-      'tsx',
-      join(REPO_ROOT, 'test/support/meshca-main.ts'),
+      // The compiled meshca, as it runs in production (`npm run bench` builds it first).
+      join(REPO_ROOT, 'bin/meshca.js'),
       'serve',
       ...args,
     ],

@@ -7,7 +7,8 @@
  * - with a cluster, the retirement of deleted pods' certificates (`lifecycle/`);
  * - with `revocation`, the CRL: signed from the ledger, served at `/crl`, and written by the
  *   leader into `istio-ca-crl` in every namespace that gets the trust bundle;
- * - the inventory API at `/v1/inventory/` on the operations port.
+ * - the inventory API at `/v1/inventory/` on the operations port;
+ * - the sink through which rogue-CA discovery's findings are recorded.
  *
  * @module
  */
@@ -18,7 +19,8 @@ import type { Config } from '../config/index.js';
 import type { IssuanceGate, IssuanceObserver } from '../events/index.js';
 import { InventoryAccess, inventoryRoute } from '../inventory/index.js';
 import { KubeTokenReviewApi } from '../kube/index.js';
-import { LedgerPruner, LedgerRecorder } from '../ledger/index.js';
+import type { FindingSink } from '../discovery/index.js';
+import { LedgerFindingSink, LedgerPruner, LedgerRecorder } from '../ledger/index.js';
 import { CrlPublisher, PodRetirement, crlRoute } from '../lifecycle/index.js';
 import type { Logger } from '../logger.js';
 import { LedgerMetrics, type CaMetrics } from '../metrics/index.js';
@@ -40,6 +42,8 @@ export interface LedgerWiring {
   readonly gates: readonly IssuanceGate[];
   /** Routes of the operations port: `/v1/inventory/`, and `/crl` with revocation. */
   readonly routes: readonly OpsRoute[];
+  /** Where rogue-CA discovery's findings go into the ledger. */
+  readonly findingSinks: readonly FindingSink[];
   /**
    * Adds the parts (recorder first) to `runner`; call after the controllers and before
    * leadership and the listeners. Returns the parts that write to the cluster, for leadership.
@@ -57,7 +61,13 @@ export interface LedgerWiringDeps {
   readonly pods: PodCaches | undefined;
 }
 
-const NO_LEDGER: LedgerWiring = { observers: [], gates: [], routes: [], addParts: () => [] };
+const NO_LEDGER: LedgerWiring = {
+  observers: [],
+  gates: [],
+  routes: [],
+  findingSinks: [],
+  addParts: () => [],
+};
 
 /** Builds the ledger's parts (nothing is started or added to the runner yet). */
 export function ledgerWiring(config: Config, deps: LedgerWiringDeps): LedgerWiring {
@@ -162,6 +172,7 @@ export function ledgerWiring(config: Config, deps: LedgerWiringDeps): LedgerWiri
     observers: [recorder, ...(retirement === undefined ? [] : [retirement])],
     gates: [recorder],
     routes,
+    findingSinks: [new LedgerFindingSink(recorder, clock, config.cluster.id)],
     addParts(runner) {
       runner.add(recorder);
       runner.add(pruner);

@@ -26,6 +26,7 @@ import {
 import { authenticator } from './serve-auth.js';
 import { caMaterial } from './serve-ca.js';
 import { connectClusters } from './serve-clusters.js';
+import { discovery } from './serve-discovery.js';
 import { controllers, leadership, podCaches } from './serve-kubernetes.js';
 import { ledgerWiring } from './serve-ledger.js';
 
@@ -108,8 +109,13 @@ export async function startServer(config: Config, deps: ServeDeps): Promise<Runn
       ...shared,
       ...(deps.kubeReachability === undefined ? {} : { reachability: deps.kubeReachability }),
     });
-    // The ledger closes after the listeners and the gRPC drain: it records what they finish.
+    // The ledger closes after the listeners, the gRPC drain and discovery: it records what they finish.
     followers.push(...ledger.addParts(runner));
+    const rogueCas = await discovery(config, local, authority, runner, {
+      ...shared,
+      extraSinks: ledger.findingSinks,
+    });
+    if (rogueCas !== undefined) followers.push(rogueCas.follower);
     const writer = leadership(config, local, followers, shared);
     if (writer.part !== undefined) runner.add(writer.part);
     const ops = runner.add(
