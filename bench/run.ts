@@ -271,6 +271,10 @@ async function storm(stateDir: string): Promise<void> {
   out(
     `   ledger on / off            storm ${fmt(on.stormPerSec / off.stormPerSec, 2)}x, renewal ${fmt(on.renewalPerSec / off.renewalPerSec, 2)}x throughput (ledger off: ${fmt(off.stormPerSec)} and ${fmt(off.renewalPerSec)} certs/s; on: ${fmt(on.stormPerSec)} and ${fmt(on.renewalPerSec)} certs/s)`,
   );
+  // Throughput on a shared machine moves with its other load; CPU per certificate much less.
+  out(
+    `   ledger on / off            storm ${fmt(on.stormCpuMs / off.stormCpuMs, 2)}x, renewal ${fmt(on.renewalCpuMs / off.renewalCpuMs, 2)}x server CPU per certificate (${fmt(off.stormCpuMs, 2)} / ${fmt(off.renewalCpuMs, 2)} ms off, ${fmt(on.stormCpuMs, 2)} / ${fmt(on.renewalCpuMs, 2)} ms on)`,
+  );
   out();
 }
 
@@ -281,7 +285,12 @@ async function stormOnce(
   concurrency: number,
   label: string,
   extraArgs: readonly string[],
-): Promise<{ readonly stormPerSec: number; readonly renewalPerSec: number }> {
+): Promise<{
+  readonly stormPerSec: number;
+  readonly renewalPerSec: number;
+  readonly stormCpuMs: number;
+  readonly renewalCpuMs: number;
+}> {
   out(`   [${label}]`);
   const port = 30000 + Math.floor(Math.random() * 20000);
   const httpPort = port + 1;
@@ -406,7 +415,12 @@ async function stormOnce(
     out(
       `   server JS heap in use      idle ${fmt(heapIdle, 1)} MiB, after ${fmt(heapAfter, 1)} MiB (${fmt(((heapAfter - heapIdle) * 1024) / workloads, 2)} KiB per cached workload, before GC)`,
     );
-    return { stormPerSec: workloads / first.seconds, renewalPerSec: workloads / second.seconds };
+    return {
+      stormPerSec: workloads / first.seconds,
+      renewalPerSec: workloads / second.seconds,
+      stormCpuMs: ((cpu1 - cpu0) * 1000) / workloads,
+      renewalCpuMs: ((cpu2 - cpu1) * 1000) / workloads,
+    };
   } finally {
     server.kill('SIGTERM');
     await new Promise((resolve) => server.once('exit', resolve));
