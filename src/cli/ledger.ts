@@ -96,17 +96,19 @@ async function verifyCommand(argv: readonly string[], io: CommandIo): Promise<nu
 /** The verdict, one line per chain then a summary. */
 function describe(verification: LedgerVerification): string {
   const lines = verification.chains.map((chain) => {
-    const head = `chain ${chain.chainId}  writer ${chain.writer || '<unknown>'}  records ${chain.records}`;
-    const range = chain.records === 0 ? '' : ` (${chain.firstSequence}..${chain.lastSequence})`;
+    const head = `chain ${chain.chainId}  writer ${chain.writer || '<unknown>'}`;
     const notes = [
       ...(chain.prunedThrough === null ? [] : [`pruned through ${chain.prunedThrough}`]),
       ...(chain.gaps === 0 ? [] : [`${chain.gaps} announced gap(s)`]),
     ];
-    const state =
-      chain.break === null
-        ? 'ok'
-        : `BROKEN at record ${chain.break.sequence}: ${chain.break.problem}: ${chain.break.detail}`;
-    return `${head}${range}${notes.length === 0 ? '' : `  ${notes.join(', ')}`}  ${state}`;
+    const noted = notes.length === 0 ? '' : `  ${notes.join(', ')}`;
+    if (chain.break === null) {
+      const range = chain.records === 0 ? '' : ` (${chain.firstSequence}..${chain.lastSequence})`;
+      return `${head}  records ${chain.records}${range}${noted}  ok`;
+    }
+    const sound =
+      chain.records === 0 ? 'nothing sound' : `sound through record ${chain.lastSequence}`;
+    return `${head}  ${sound}${noted}  BROKEN at record ${chain.break.sequence}: ${chain.break.problem}: ${chain.break.detail}`;
   });
   const broken = verification.chains.filter((chain) => chain.break !== null).length;
   const records = verification.chains.reduce((sum, chain) => sum + chain.records, 0);

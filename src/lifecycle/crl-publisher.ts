@@ -41,7 +41,10 @@ export interface CrlPublisherOptions {
   readonly validityMs: number;
   /** How often the ledger is read for changes, ms. */
   readonly checkIntervalMs: number;
-  /** thisUpdate is set this far in the past, for relying parties whose clocks lag, ms. */
+  /**
+   * thisUpdate is set this far in the past, for relying parties whose clocks lag (but never
+   * before the newest revocation it lists), ms.
+   */
   readonly backdateMs: number;
 }
 
@@ -206,7 +209,12 @@ export class CrlPublisher implements Part {
       now.getTime() >= previous.nextUpdate.getTime() - this.#options.validityMs / 2;
     if (!due) return;
 
-    const thisUpdate = new Date(now.getTime() - this.#options.backdateMs);
+    // Backdated for relying parties whose clocks lag, but never before its newest entry: a list
+    // does not predate what it lists.
+    const newest = Math.max(0, ...entries.map((entry) => entry.revokedAt.getTime()));
+    const thisUpdate = new Date(
+      Math.min(now.getTime(), Math.max(now.getTime() - this.#options.backdateMs, newest)),
+    );
     const nextUpdate = new Date(now.getTime() + this.#options.validityMs);
     const crlNumber = this.#nextNumber(now);
     const der = await signCrl(issuer, material.signingKey, {

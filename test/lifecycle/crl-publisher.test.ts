@@ -184,6 +184,19 @@ describe('CrlPublisher', () => {
     },
   );
 
+  it('backdates thisUpdate, never before the newest revocation it lists', async () => {
+    await s.publisher.checkNow();
+    expect(s.publisher.current()?.thisUpdate.getTime()).toBe(s.clock.now().getTime() - MINUTE);
+    const serial = await issue({ ttlMs: 3 * HOUR });
+    s.clock.advance(30_000);
+    await revoke(serial);
+    s.clock.advance(10_000);
+    await s.publisher.checkNow();
+    const crl = s.publisher.current();
+    expect(crl?.entries[0]?.revokedAt.getTime()).toBe(s.clock.now().getTime() - 10_000);
+    expect(crl?.thisUpdate.getTime()).toBe(s.clock.now().getTime() - 10_000);
+  });
+
   it('re-signs on change only, then once half the validity has passed, with ever larger numbers', async () => {
     const signed: PublishedCrl[] = [];
     s.publisher.onChange((crl) => signed.push(crl));
