@@ -28,6 +28,7 @@ import { caMaterial } from './serve-ca.js';
 import { connectClusters } from './serve-clusters.js';
 import { discovery } from './serve-discovery.js';
 import { controllers, leadership, podCaches } from './serve-kubernetes.js';
+import { policyDecider } from './serve-policy.js';
 import { ledgerWiring } from './serve-ledger.js';
 
 /** A running meshca. */
@@ -75,6 +76,8 @@ export async function startServer(config: Config, deps: ServeDeps): Promise<Runn
     const { authority, source } = caMaterial(config, local, shared);
     runner.add(source);
     const pods = podCaches(config.kubernetes, clusters, runner, logger);
+    const ttl = new TtlPolicy(config.ttl);
+    const decider = await policyDecider(config, clusters, pods, runner, ttl, shared);
     const ledger = ledgerWiring(config, { ...shared, authority, clusters, pods });
 
     const service = new CertificateService(
@@ -82,7 +85,7 @@ export async function startServer(config: Config, deps: ServeDeps): Promise<Runn
         authenticator: await authenticator(config, clusters, shared),
         impersonation: pods?.authorizer,
         csrValidator: new CsrValidator(config.keyPolicy),
-        decider: new TtlPolicy(config.ttl),
+        decider,
         signer: new LocalIntermediateSigner(authority, config.ttl, clock),
         gates: [...ledger.gates],
         observers: new IssuanceObservers(

@@ -12,6 +12,8 @@ export type {
   KubernetesConfig,
   LedgerConfig,
   LedgerStoreConfig,
+  PolicyConfig,
+  PolicySourceConfig,
   RemoteClusterConfig,
   VerifierConfig,
 } from './types.js';

@@ -15,6 +15,7 @@ import { KUBERNETES_OPTIONS } from './options/kubernetes.js';
 import { LEDGER_OPTIONS } from './options/ledger.js';
 import type { OptionSpec } from './options/option.js';
 import { OPERATIONS_OPTIONS } from './options/operations.js';
+import { POLICY_OPTIONS } from './options/policy.js';
 import { SERVING_OPTIONS } from './options/serving.js';
 
 export type { OptionDeclaration, OptionKind, OptionSpec, OptionTable } from './options/option.js';
@@ -27,6 +28,7 @@ export const OPTION_TABLE = {
   ...CA_OPTIONS,
   ...ISSUANCE_OPTIONS,
   ...KUBERNETES_OPTIONS,
+  ...POLICY_OPTIONS,
   ...LEDGER_OPTIONS,
   ...DISCOVERY_OPTIONS,
   ...OPERATIONS_OPTIONS,

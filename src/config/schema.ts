@@ -21,6 +21,7 @@ import { identitySection } from './sections/identity.js';
 import { issuanceSection } from './sections/issuance.js';
 import { kubernetesSection } from './sections/kubernetes.js';
 import { ledgerSection } from './sections/ledger.js';
+import { policySection } from './sections/policy.js';
 import { servingSection } from './sections/serving.js';
 import { SecretText } from './secret-text.js';
 import { SETTINGS_SCHEMA } from './settings.js';
@@ -87,6 +88,7 @@ export function buildConfig(
     settings.namespace !== '' ? settings.namespace : (environment.podNamespace ?? 'meshca');
   const ca = caSection(context, { kube, development, namespace });
   const kubernetes = kube === undefined ? undefined : kubernetesSection(context, namespace);
+  const policy = policySection(context, { kube, namespace });
   const discovery = discoverySection(context, kube);
   const stateDir = context.path(settings.stateDir);
   const ledger = ledgerSection(context, stateDir);
@@ -102,6 +104,7 @@ export function buildConfig(
     authentication,
     ca,
     kubernetes,
+    policy,
     discovery,
     ...issuance,
     ledger,

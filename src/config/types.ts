@@ -24,6 +24,25 @@ export type CaSourceConfig =
   | { readonly kind: 'secret'; readonly namespace: string; readonly name: string }
   | { readonly kind: 'development' };
 
+/** Where one layer's issuance policy comes from. */
+export type PolicySourceConfig =
+  /** A file (typically a mounted ConfigMap); its detached signature is `<path>.jws`. */
+  | { readonly kind: 'file'; readonly path: string }
+  /** A watched ConfigMap: the document under `policy.yaml`, its signature under `policy.yaml.jws`. */
+  | { readonly kind: 'configmap'; readonly namespace: string; readonly name: string };
+
+/** The layered issuance policy; without a source in either layer, meshca's TTL limits alone decide. */
+export interface PolicyConfig {
+  /** The security team's policy. */
+  readonly central: PolicySourceConfig | undefined;
+  /** The platform team's policy, which can only narrow the central one. */
+  readonly local: PolicySourceConfig | undefined;
+  /** Public-key files (PEM or JWKS); when any, every central version must be signed by one. */
+  readonly signingKeys: readonly string[];
+  /** How often files are re-read (watched ConfigMaps also reload at once). */
+  readonly reloadIntervalMs: number;
+}
+
 /** Another cluster whose proxies meshca serves (multi-cluster). */
 export interface RemoteClusterConfig {
   readonly id: string;
@@ -158,6 +177,7 @@ export interface Config {
   /** Undefined without a cluster. */
   readonly kubernetes: KubernetesConfig | undefined;
   readonly ttl: TtlOptions;
+  readonly policy: PolicyConfig;
   readonly keyPolicy: KeyPolicyOptions;
   /** Continuous rogue-CA discovery. */
   readonly discovery: DiscoveryConfig;

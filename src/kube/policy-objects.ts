@@ -179,6 +179,8 @@ export class KubeObjectLookup implements ObjectLookup, RequiredKindsWatch, Part 
           watch.state = await this.#resolve(watch, signal);
           return;
         } catch (error) {
+          // Closed (or no policy requires the kind any more) while discovering: not a failure.
+          if (watch.controller.signal.aborted || this.#loops.signal.aborted) return;
           const delay = backoff.next();
           this.#logger.warn(
             { kind: objectKindKey(watch.kind), err: errorMessage(error), retryInMs: delay },

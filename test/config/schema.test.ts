@@ -108,6 +108,7 @@ describe('buildConfig defaults', () => {
         minTtlSeconds: 600,
         backdateSeconds: 120,
       },
+      policy: { central: undefined, local: undefined, signingKeys: [], reloadIntervalMs: 10_000 },
       keyPolicy: { minRsaBits: 2048, maxRsaBits: 8192, allowedCurves: ['P-256', 'P-384'] },
       serving: {
         dnsNames: ['meshca.meshca.svc', 'localhost'],

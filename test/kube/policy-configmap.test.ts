@@ -1,7 +1,8 @@
 /**
  * A policy kept in a ConfigMap that meshca watches, against the real kube-apiserver and under
  * meshca's RBAC: it loads at start, reloads on every edit without polling, and a broken or
- * unsigned edit keeps the policy in force.
+ * unsigned edit keeps the policy in force. The RBAC is manifests/base's (the policy ConfigMaps by
+ * name).
  */
 import * as k8s from '@kubernetes/client-node';
 import { generateKeyPairSync } from 'node:crypto';
@@ -15,10 +16,8 @@ import {
   PolicyStore,
   signPolicy,
 } from '../../src/policy/index.js';
-import { REPO_ROOT } from '../support/environment.js';
 import {
   adminKubeConfig,
-  applyManifestRbac,
   describeKube,
   eventually,
   setupMeshcaNamespaces,
@@ -43,11 +42,6 @@ describeKube('a policy in a watched ConfigMap', () => {
     admin = adminKubeConfig();
     core = admin.makeApiClient(k8s.CoreV1Api);
     namespaces = await setupMeshcaNamespaces(admin);
-    await applyManifestRbac(admin, join(REPO_ROOT, 'manifests/policy/rbac.yaml'), {
-      objectNamespace: namespaces.meshca,
-      meshcaNamespace: namespaces.meshca,
-      suffix: namespaces.run,
-    });
     client = new KubeClient({
       connection: { mode: 'kubeconfig', path: namespaces.kubeconfig },
       maxSockets: 4,

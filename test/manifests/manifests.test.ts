@@ -34,6 +34,25 @@ function kustomization(dir: string): { namespace?: string; resources: string[] }
 
 afterAll(removeTempDirs);
 
+/** `group/resource[names]:verb` for every verb a Role or ClusterRole grants. */
+function rules(doc: Doc): string[] {
+  return (
+    doc['rules'] as {
+      apiGroups: string[];
+      resources: string[];
+      verbs: string[];
+      resourceNames?: string[];
+    }[]
+  ).flatMap((rule) =>
+    rule.resources.flatMap((resource) =>
+      rule.verbs.map(
+        (verb) =>
+          `${rule.apiGroups.join(',') || 'core'}/${resource}${rule.resourceNames ? `[${rule.resourceNames.join(',')}]` : ''}:${verb}`,
+      ),
+    ),
+  );
+}
+
 describe('manifests/', () => {
   const base = kustomization('base');
   const objects = base.resources.flatMap((file) => load(join('base', file)));
@@ -115,28 +134,13 @@ describe('manifests/', () => {
   });
 
   it('grants exactly the verbs meshca uses', () => {
-    const rules = (doc: Doc): string[] =>
-      (
-        doc['rules'] as {
-          apiGroups: string[];
-          resources: string[];
-          verbs: string[];
-          resourceNames?: string[];
-        }[]
-      ).flatMap((rule) =>
-        rule.resources.flatMap((resource) =>
-          rule.verbs.map(
-            (verb) =>
-              `${rule.apiGroups.join(',') || 'core'}/${resource}${rule.resourceNames ? `[${rule.resourceNames.join(',')}]` : ''}:${verb}`,
-          ),
-        ),
-      );
     const [clusterRole] = byKind('ClusterRole');
     const [role] = byKind('Role');
     const [istiodRole] = load('istiod/rbac.yaml').filter((doc) => doc.kind === 'Role');
     expect(rules(clusterRole!).sort()).toEqual(
       [
         'authentication.k8s.io/tokenreviews:create',
+        'core/namespaces:get',
         'core/namespaces:list',
         'core/namespaces:watch',
         'core/configmaps[istio-ca-root-cert,istio-ca-crl]:list',
@@ -144,8 +148,11 @@ describe('manifests/', () => {
         'core/configmaps[istio-ca-root-cert,istio-ca-crl]:update',
         'core/configmaps[istio-ca-root-cert,istio-ca-crl]:delete',
         'core/configmaps:create',
+        'core/pods:get',
         'core/pods:list',
         'core/pods:watch',
+        'networking.k8s.io/ingresses:list',
+        'networking.k8s.io/ingresses:watch',
       ].sort(),
     );
     expect(rules(role!).sort()).toEqual(
@@ -155,6 +162,8 @@ describe('manifests/', () => {
         'coordination.k8s.io/leases:create',
         'core/secrets[cacerts]:list',
         'core/secrets[cacerts]:watch',
+        'core/configmaps[meshca-policy-central,meshca-policy-local]:list',
+        'core/configmaps[meshca-policy-central,meshca-policy-local]:watch',
       ].sort(),
     );
     expect(rules(istiodRole!).sort()).toEqual(
@@ -165,6 +174,24 @@ describe('manifests/', () => {
         'core/secrets:create',
       ].sort(),
     );
+  });
+
+  it('keeps the Gateway kinds a policy may require in an opt-in overlay, bound to meshca', () => {
+    expect(kustomization('.').resources).not.toContain('policy');
+    expect(kustomization('policy').resources).toEqual(['rbac.yaml']);
+    const overlay = load('policy/rbac.yaml');
+    const [role] = overlay.filter((doc) => doc.kind === 'ClusterRole');
+    expect(rules(role!).sort()).toEqual(
+      [
+        'networking.istio.io,gateway.networking.k8s.io/gateways:list',
+        'networking.istio.io,gateway.networking.k8s.io/gateways:watch',
+      ].sort(),
+    );
+    const [binding] = overlay.filter((doc) => doc.kind === 'ClusterRoleBinding');
+    expect(binding).toMatchObject({
+      roleRef: { kind: 'ClusterRole', name: role!.metadata.name },
+      subjects: [{ kind: 'ServiceAccount', name: 'meshca', namespace: 'meshca' }],
+    });
   });
 
   it('ships a config file meshca accepts as it would run in the pod', async () => {
@@ -184,6 +211,47 @@ describe('manifests/', () => {
     expect(config.kubernetes?.trustBundle.configMapName).toBe('istio-ca-root-cert');
     expect(config.kubernetes?.istiod.secretName).toBe('istiod-tls');
     expect(config.kubernetes?.leaderElection.name).toBe('meshca');
+  });
+
+  it('ships the policy settings commented out, matching the keys mount and the RBAC', async () => {
+    const [configMap] = byKind('ConfigMap') as unknown as [{ data: { 'config.yaml': string } }];
+    const file = join(tempDir(), 'config.yaml');
+    writeFileSync(file, configMap.data['config.yaml'].replace(/^(\s*)# (policy\w+:)/gm, '$1$2'));
+    const { config } = await loadConfig({
+      argv: ['--config', file],
+      env: { KUBERNETES_SERVICE_HOST: '10.96.0.1', POD_NAMESPACE: 'meshca', POD_NAME: 'meshca-0' },
+      cwd: '/',
+    });
+    expect(config.policy).toEqual({
+      central: { kind: 'configmap', namespace: 'meshca', name: 'meshca-policy-central' },
+      local: { kind: 'configmap', namespace: 'meshca', name: 'meshca-policy-local' },
+      signingKeys: ['/etc/meshca-policy-keys/security-team.pub'],
+      reloadIntervalMs: 10_000,
+    });
+    const [deployment] = byKind('Deployment') as unknown as [
+      {
+        spec: {
+          template: {
+            spec: {
+              containers: { volumeMounts: { name: string; mountPath: string }[] }[];
+              volumes: { name: string; configMap?: { name: string; optional?: boolean } }[];
+            };
+          };
+        };
+      },
+    ];
+    const pod = deployment.spec.template.spec;
+    expect(pod.containers[0]?.volumeMounts).toContainEqual(
+      expect.objectContaining({ name: 'policy-keys', mountPath: '/etc/meshca-policy-keys' }),
+    );
+    expect(pod.volumes).toContainEqual({
+      name: 'policy-keys',
+      configMap: { name: 'meshca-policy-keys', optional: true },
+    });
+    const [role] = byKind('Role');
+    expect(rules(role!)).toEqual(
+      expect.arrayContaining(['core/configmaps[meshca-policy-central,meshca-policy-local]:watch']),
+    );
   });
 
   it('keeps the ledger in a volume of its own, and in PostgreSQL with the ledger-postgres overlay', async () => {

@@ -38,7 +38,9 @@ export const DISCOVERY_CRDS: readonly CrdSpec[] = [
     plural: 'gateways',
     kind: 'Gateway',
     scope: 'Namespaced',
-    versions: ['v1beta1', 'v1alpha3'],
+    // As Istio 1.22+ installs it; test/kube/policy-facts.test.ts creates the same CRD (whichever
+    // test file runs first creates it for both), and its policies require v1.
+    versions: ['v1', 'v1beta1', 'v1alpha3'],
   },
   {
     group: 'gateway.networking.k8s.io',

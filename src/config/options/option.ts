@@ -17,6 +17,7 @@ export const OPTION_GROUPS = [
   'Certificate authority',
   'Issuance',
   'Kubernetes',
+  'Policy',
   'Ledger',
   'Discovery',
   'Operations',
