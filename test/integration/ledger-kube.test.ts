@@ -15,12 +15,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { runCommand } from '../../src/cli/main.js';
-import { OPTIONS } from '../../src/config/index.js';
 import { csrFor } from '../server/harness.js';
-import { REPO_ROOT } from '../support/environment.js';
 import {
   adminKubeConfig,
-  applyManifestRbac,
   createNamespace,
   createPod,
   createServedNamespace,
@@ -36,12 +33,6 @@ import { createTestPki, type TestPki } from '../support/pki.js';
 import { run } from '../support/process.js';
 import { startDevServer, type DevServer } from '../support/server.js';
 import { removeTempDirs, tempDir } from '../support/tmp.js';
-
-/**
- * The central policy's settings come with the policy wiring (branch policy-wiring); until it is
- * merged, the renewal check is skipped, saying so.
- */
-const POLICY_WIRED = OPTIONS.some((option) => option.key === 'policyCentral');
 
 const never = new AbortController().signal;
 
@@ -60,11 +51,6 @@ describeKube('the ledger lifecycle in a cluster', () => {
     admin = adminKubeConfig();
     core = admin.makeApiClient(k8s.CoreV1Api);
     namespaces = await setupMeshcaNamespaces(admin);
-    await applyManifestRbac(admin, join(REPO_ROOT, 'manifests', 'policy', 'rbac.yaml'), {
-      objectNamespace: namespaces.meshca,
-      meshcaNamespace: namespaces.meshca,
-      suffix: namespaces.run,
-    });
     pki = await createTestPki({ name: 'ledger' });
     await core.createNamespacedSecret({
       namespace: namespaces.meshca,
@@ -86,27 +72,22 @@ describeKube('the ledger lifecycle in a cluster', () => {
     await createServiceAccount(admin, namespaces.meshca, 'auditor');
     await createServiceAccount(admin, security, 'analyst');
 
-    const policyArgs: string[] = [];
-    if (POLICY_WIRED) {
-      const file = join(tempDir('meshca-policy-'), 'central.yaml');
-      writeFileSync(
-        file,
-        [
-          'apiVersion: meshca.io/v1alpha1',
-          'kind: IssuancePolicy',
-          'metadata: { name: just-in-time }',
-          'spec:',
-          '  defaultAction: allow',
-          '  rules:',
-          '    - name: live-workload',
-          '      liveWorkload: true',
-          '',
-        ].join('\n'),
-      );
-      policyArgs.push('--policy-central', file);
-    } else {
-      console.warn('the policy settings are not wired yet: the renewal refusal is not checked');
-    }
+    // The central policy's just-in-time rule: a deleted pod's identity is not renewed.
+    const policyFile = join(tempDir('meshca-policy-'), 'central.yaml');
+    writeFileSync(
+      policyFile,
+      [
+        'apiVersion: meshca.io/v1alpha1',
+        'kind: IssuancePolicy',
+        'metadata: { name: just-in-time }',
+        'spec:',
+        '  defaultAction: allow',
+        '  rules:',
+        '    - name: live-workload',
+        '      liveWorkload: true',
+        '',
+      ].join('\n'),
+    );
     meshca = await startDevServer([
       ...meshcaKubeArgs(namespaces),
       '--ca-secret',
@@ -122,7 +103,8 @@ describeKube('the ledger lifecycle in a cluster', () => {
       `${namespaces.meshca}/auditor`,
       '--inventory-groups',
       `system:serviceaccounts:${security}`,
-      ...policyArgs,
+      '--policy-central',
+      policyFile,
     ]);
   }, 60_000);
   afterAll(async () => {
@@ -230,18 +212,17 @@ describeKube('the ledger lifecycle in a cluster', () => {
     expect(crl).toMatch(/Cessation Of Operation/);
     expect(crl).toMatch(/Issuer: .*CN = ledger signing intermediate\n/);
 
-    if (POLICY_WIRED) {
-      const { csrPem } = await csrFor(`spiffe://cluster.local/ns/${app}/sa/web`, 'ec');
-      const refusal = (await meshca
-        .client()
-        .createCertificate({ csrPem, token })
-        .then(
-          () => undefined,
-          (error: unknown) => error,
-        )) as { code: number; details: string } | undefined;
-      expect(refusal?.code).toBe(7);
-      expect(refusal?.details).toMatch(/^policy central\/live-workload: the caller's pod is gone/);
-    }
+    // Its renewal is refused: the pod is gone (the live-workload rule).
+    const { csrPem } = await csrFor(`spiffe://cluster.local/ns/${app}/sa/web`, 'ec');
+    const refusal = (await meshca
+      .client()
+      .createCertificate({ csrPem, token })
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      )) as { code: number; details: string } | undefined;
+    expect(refusal?.code).toBe(7);
+    expect(refusal?.details).toMatch(/^policy central\/live-workload: the caller's pod is gone/);
   }, 60_000);
 
   it('revokes by service account with meshca revoke: on the CRL too', async () => {
