@@ -76,7 +76,14 @@ export class OpsHttpServer implements Part {
     request: IncomingMessage,
     response: ServerResponse,
   ): Promise<void> {
-    const url = new URL(request.url ?? '/', 'http://ops.invalid');
+    // Only the path and query of the request line count (never a host: this is not a proxy).
+    const url = URL.canParse(request.url ?? '/', 'http://ops.invalid')
+      ? new URL(request.url ?? '/', 'http://ops.invalid')
+      : undefined;
+    if (url === undefined) {
+      response.writeHead(400, { 'content-type': 'text/plain' }).end('bad request\n');
+      return;
+    }
     const path = url.pathname;
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.writeHead(405, { allow: 'GET, HEAD' }).end();

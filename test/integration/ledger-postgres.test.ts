@@ -4,9 +4,24 @@
  * - PostgreSQL stopped in the middle of a load and started again: issuance never stops, and every
  *   record arrives, none twice;
  * - meshca killed (SIGKILL) while PostgreSQL is down, then both restarted: the spool is written;
- * - `fail-closed`: with the spool full, issuance answers UNAVAILABLE until the database is back.
+ * - `fail-closed`: with the spool full, issuance answers UNAVAILABLE until the database is back;
+ * - two replicas on one database: a certificate of one, revoked by `meshca revoke`, is on the
+ *   CRL of both.
  */
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { devPkiLayout, ensureDevPki } from '../../src/ca/index.js';
 import { runCommand } from '../../src/cli/main.js';
+import { CaClient } from '../../src/client/index.js';
+import { systemClock } from '../../src/clock.js';
+import {
+  DEV_TOKEN_ISSUER,
+  devTokenIssuerLayout,
+  ensureDevTokenIssuer,
+  issueDevToken,
+} from '../../src/devmode/index.js';
+import { csrFor } from '../server/harness.js';
 import { eventually } from '../support/kube.js';
 import { issuanceLoad, metricValue, type LoadResult } from '../support/issuance-load.js';
 import { startMeshcaProcess, type MeshcaProcess } from '../support/meshca-process.js';
@@ -222,7 +237,83 @@ const never = new AbortController().signal;
     await drained(server);
     expect((await load.call(9)).outcome).toBe('OK');
     load.close();
+    await drained(server);
     const inDatabase = await recorded(url);
     expect(inDatabase.records).toBe(7);
   }, 180_000);
+
+  it("puts every replica's certificates on every replica's CRL", async () => {
+    const url = await pg.createDatabase();
+    // One CA and one token issuer for both replicas (as a cacerts Secret and the cluster's JWKS).
+    const shared = tempDir('meshca-pg-shared-');
+    await ensureDevPki(shared, systemClock.now());
+    await ensureDevTokenIssuer(shared);
+    const { caDir } = devPkiLayout(shared);
+    const replica = (): Promise<MeshcaProcess> =>
+      meshca(tempDir('meshca-pg-replica-'), url, [
+        '--ca-dir',
+        caDir,
+        '--jwks',
+        devTokenIssuerLayout(shared).jwksFile,
+        '--jwt-issuer',
+        DEV_TOKEN_ISSUER,
+        '--kubeconfig',
+        'none',
+        '--revocation',
+        '--crl-check-interval',
+        '500ms',
+      ]);
+    const [a, b] = [await replica(), await replica()];
+    const client = new CaClient({
+      address: `localhost:${a.grpcPort}`,
+      rootCertPem: readFileSync(join(caDir, 'root-cert.pem'), 'utf8'),
+    });
+    const { csrPem } = await csrFor('spiffe://cluster.local/ns/shop/sa/web', 'ec');
+    const token = await issueDevToken(
+      shared,
+      { namespace: 'shop', serviceAccount: 'web', audiences: ['istio-ca'], ttlSeconds: 600 },
+      systemClock,
+    );
+    const chain = await client.createCertificate({ csrPem, token });
+    client.close();
+    const serial = new X509Certificate(chain[0]!).serialNumber.toLowerCase();
+    await drained(a);
+    const revoked = await runCommand(
+      ['revoke', serial, '--ledger', url, '--ledger-tls-mode', 'disable'],
+      {
+        stdout: { write: () => true },
+        stderr: { write: () => true },
+        env: { MESHCA_LEDGER_PASSWORD: pg.password },
+        cwd: process.cwd(),
+      },
+      never,
+    );
+    expect(revoked).toBe(0);
+    const numbers: bigint[] = [];
+    for (const server of [a, b]) {
+      const der = await eventually(
+        'the serial on the CRL',
+        async () => {
+          const response = await fetch(`http://127.0.0.1:${server.httpPort}/crl`);
+          const body = Buffer.from(await response.arrayBuffer());
+          return body.includes(Buffer.from(serial, 'hex')) ? body : undefined;
+        },
+        15_000,
+      );
+      numbers.push(crlNumber(der));
+    }
+    // Both signed, with distinct numbers.
+    expect(numbers[0]).not.toBe(numbers[1]);
+  }, 120_000);
 });
+
+/** The CRL number of a DER CRL (its last INTEGER before the signature: the crlNumber extension). */
+function crlNumber(der: Buffer): bigint {
+  // OID 2.5.29.20 (crlNumber), then OCTET STRING { INTEGER }.
+  const oid = Buffer.from([0x06, 0x03, 0x55, 0x1d, 0x14]);
+  const at = der.indexOf(oid);
+  if (at < 0) throw new Error('no CRL number');
+  const integer = at + oid.length + 2;
+  const length = der[integer + 1] ?? 0;
+  return BigInt(`0x${der.subarray(integer + 2, integer + 2 + length).toString('hex')}`);
+}

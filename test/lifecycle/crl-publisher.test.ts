@@ -239,6 +239,24 @@ describe('CrlPublisher', () => {
     for (let i = 1; i < numbers.length; i++) expect(numbers[i]! > numbers[i - 1]!).toBe(true);
   });
 
+  it('numbers the CRLs of another process (a restart, a second replica) above those signed before', async () => {
+    await s.publisher.checkNow();
+    const first = s.publisher.current()!.crlNumber;
+    s.clock.advance(1);
+    const restarted = new CrlPublisher(
+      { validityMs: 2 * HOUR, checkIntervalMs: 1000, backdateMs: MINUTE },
+      {
+        authority: s.authority,
+        ledger: s.ledger,
+        clock: s.clock,
+        logger: silentLogger(),
+        metrics: new LedgerMetrics(new Registry()),
+      },
+    );
+    await restarted.checkNow();
+    expect(restarted.current()!.crlNumber > first).toBe(true);
+  });
+
   it('drops an entry once its certificate has expired', async () => {
     const short = await issue({ pod: 'short', ttlMs: 10 * MINUTE });
     const long = await issue({ pod: 'long', ttlMs: HOUR });
