@@ -1,7 +1,8 @@
 /**
  * The ledger section of `npm run bench`: what recording costs the issuance path (the synchronous
  * `observe`: map, chain, hash, queue) and how fast the background writer drains into SQLite.
- * The end-to-end comparison (issuance throughput with the ledger on and off) belongs to the storm.
+ * The end-to-end comparison (issuance throughput with the ledger on and off) is in the storm
+ * section (`bench/run.ts`).
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';

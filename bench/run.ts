@@ -7,7 +7,7 @@
  *  3. Token verification: local JWT verification, cold and behind the cache.
  *  4. A restart storm against a real `meshca serve` process: thousands of distinct workloads
  *     asking at once, then renewing; throughput, latency percentiles, probe latency during the
- *     storm, and the server's memory.
+ *     storm, and the server's memory; with the identity ledger off, then on (their ratio).
  *  5. The ledger recorder: the cost of observing an event, and the writer's rate into SQLite.
  *  6. Rogue-CA discovery: a scan of 5,000 Secrets in a real kube-apiserver (bench/discovery.ts).
  *  7. A policy decision with the example policies (bench/policy.ts).
@@ -255,12 +255,43 @@ async function tokens(stateDir: string): Promise<void> {
   out();
 }
 
+/**
+ * The storm, once with the identity ledger off and once with it on (SQLite in the state
+ * directory, the default), so that the ledger's cost on issuance shows as a ratio (issue #10:
+ * within 10 %).
+ */
 async function storm(stateDir: string): Promise<void> {
   const workloads = n(3000);
   const concurrency = 500;
   out(
     `## 4. Restart storm: ${fmt(workloads)} distinct workloads, ${concurrency} in flight, against \`meshca serve\``,
   );
+  const off = await stormOnce(stateDir, workloads, concurrency, 'ledger off', ['--ledger', 'off']);
+  const on = await stormOnce(stateDir, workloads, concurrency, 'ledger on (SQLite)', []);
+  out(
+    `   ledger on / off            storm ${fmt(on.stormPerSec / off.stormPerSec, 2)}x, renewal ${fmt(on.renewalPerSec / off.renewalPerSec, 2)}x throughput (ledger off: ${fmt(off.stormPerSec)} and ${fmt(off.renewalPerSec)} certs/s; on: ${fmt(on.stormPerSec)} and ${fmt(on.renewalPerSec)} certs/s)`,
+  );
+  // Throughput on a shared machine moves with its other load; CPU per certificate much less.
+  out(
+    `   ledger on / off            storm ${fmt(on.stormCpuMs / off.stormCpuMs, 2)}x, renewal ${fmt(on.renewalCpuMs / off.renewalCpuMs, 2)}x server CPU per certificate (${fmt(off.stormCpuMs, 2)} / ${fmt(off.renewalCpuMs, 2)} ms off, ${fmt(on.stormCpuMs, 2)} / ${fmt(on.renewalCpuMs, 2)} ms on)`,
+  );
+  out();
+}
+
+/** One storm and one renewal wave against a fresh `meshca serve` with `extraArgs`. */
+async function stormOnce(
+  stateDir: string,
+  workloads: number,
+  concurrency: number,
+  label: string,
+  extraArgs: readonly string[],
+): Promise<{
+  readonly stormPerSec: number;
+  readonly renewalPerSec: number;
+  readonly stormCpuMs: number;
+  readonly renewalCpuMs: number;
+}> {
+  out(`   [${label}]`);
   const port = 30000 + Math.floor(Math.random() * 20000);
   const httpPort = port + 1;
   const server = spawn(
@@ -279,6 +310,7 @@ async function storm(stateDir: string): Promise<void> {
       'warn',
       '--max-in-flight',
       '100000',
+      ...extraArgs,
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
@@ -383,10 +415,16 @@ async function storm(stateDir: string): Promise<void> {
     out(
       `   server JS heap in use      idle ${fmt(heapIdle, 1)} MiB, after ${fmt(heapAfter, 1)} MiB (${fmt(((heapAfter - heapIdle) * 1024) / workloads, 2)} KiB per cached workload, before GC)`,
     );
+    return {
+      stormPerSec: workloads / first.seconds,
+      renewalPerSec: workloads / second.seconds,
+      stormCpuMs: ((cpu1 - cpu0) * 1000) / workloads,
+      renewalCpuMs: ((cpu2 - cpu1) * 1000) / workloads,
+    };
   } finally {
     server.kill('SIGTERM');
+    await new Promise((resolve) => server.once('exit', resolve));
   }
-  out();
 }
 
 async function main(): Promise<void> {

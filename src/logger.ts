@@ -23,6 +23,8 @@ const REDACTED_PATHS = [
   '*.privateKey',
   'key',
   '*.key',
+  'password',
+  '*.password',
 ];
 
 /** Options for {@link createLogger}. */

@@ -198,9 +198,14 @@ export async function buildFixture(
   };
 }
 
-/** meshca's arguments without governance: the given CA, tokens verified against the JWKS. */
+/**
+ * meshca's arguments without governance: the given CA, tokens verified against the JWKS, the
+ * identity ledger off (it is on by default).
+ */
 export function plainArgs(fixture: Fixture, caDir: string): string[] {
   return [
+    '--ledger',
+    'off',
     '--ca-dir',
     caDir,
     '--jwks',

@@ -1,6 +1,6 @@
 /**
- * The `meshca` command line: dispatches to `serve`, `token`, `request`, `scan`, `policy` and
- * `version`, turns
+ * The `meshca` command line: dispatches to `serve`, `token`, `request`, `scan`, `policy`,
+ * `inventory`, `ledger`, `revoke` and `version`, turns
  * failures into a message and an exit code, and owns process signals for `serve`.
  *
  * @module
@@ -11,7 +11,10 @@ import { createLogger } from '../logger.js';
 import { MAIN_USAGE, serveUsage } from './help.js';
 import { UsageError, type CommandIo } from './io.js';
 import { POLICY_USAGE, policyCommand } from './policy.js';
+import { INVENTORY_USAGE, inventoryCommand } from './inventory.js';
+import { LEDGER_USAGE, ledgerCommand } from './ledger.js';
 import { REQUEST_USAGE, requestCommand } from './request.js';
+import { REVOKE_USAGE, revokeCommand } from './revoke.js';
 import { scanCommand } from './scan.js';
 import { startServer } from './serve.js';
 import { TOKEN_USAGE, tokenCommand } from './token.js';
@@ -48,6 +51,12 @@ export async function runCommand(
         return await scanCommand(rest, io, stopSignal);
       case 'policy':
         return await policyCommand(rest, io);
+      case 'inventory':
+        return await inventoryCommand(rest, io);
+      case 'ledger':
+        return await ledgerCommand(rest, io);
+      case 'revoke':
+        return await revokeCommand(rest, io);
       case 'version':
       case '--version':
         io.stdout.write(`meshca ${version()}\n`);
@@ -138,4 +147,4 @@ export async function main(): Promise<void> {
   process.exitCode = code;
 }
 
-export { POLICY_USAGE, REQUEST_USAGE, TOKEN_USAGE };
+export { INVENTORY_USAGE, LEDGER_USAGE, POLICY_USAGE, REQUEST_USAGE, REVOKE_USAGE, TOKEN_USAGE };

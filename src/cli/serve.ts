@@ -29,6 +29,7 @@ import { connectClusters } from './serve-clusters.js';
 import { discovery } from './serve-discovery.js';
 import { controllers, leadership, podCaches } from './serve-kubernetes.js';
 import { policyDecider } from './serve-policy.js';
+import { ledgerWiring } from './serve-ledger.js';
 
 /** A running meshca. */
 export interface RunningServer {
@@ -77,6 +78,7 @@ export async function startServer(config: Config, deps: ServeDeps): Promise<Runn
     const pods = podCaches(config.kubernetes, clusters, runner, logger);
     const ttl = new TtlPolicy(config.ttl);
     const decider = await policyDecider(config, clusters, pods, runner, ttl, shared);
+    const ledger = ledgerWiring(config, { ...shared, authority, clusters, pods });
 
     const service = new CertificateService(
       {
@@ -85,9 +87,13 @@ export async function startServer(config: Config, deps: ServeDeps): Promise<Runn
         csrValidator: new CsrValidator(config.keyPolicy),
         decider,
         signer: new LocalIntermediateSigner(authority, config.ttl, clock),
-        gates: [],
+        gates: [...ledger.gates],
         observers: new IssuanceObservers(
-          [new IssuanceMetricsObserver(metrics), new RequestLogObserver(logger)],
+          [
+            new IssuanceMetricsObserver(metrics),
+            new RequestLogObserver(logger),
+            ...ledger.observers,
+          ],
           logger,
         ),
         pods: pods?.directory,
@@ -106,12 +112,20 @@ export async function startServer(config: Config, deps: ServeDeps): Promise<Runn
       ...shared,
       ...(deps.kubeReachability === undefined ? {} : { reachability: deps.kubeReachability }),
     });
-    const rogueCas = await discovery(config, local, authority, runner, shared);
+    // The ledger closes after the listeners, the gRPC drain and discovery: it records what they finish.
+    followers.push(...ledger.addParts(runner));
+    const rogueCas = await discovery(config, local, authority, runner, {
+      ...shared,
+      extraSinks: ledger.findingSinks,
+    });
     if (rogueCas !== undefined) followers.push(rogueCas.follower);
     const writer = leadership(config, local, followers, shared);
     if (writer.part !== undefined) runner.add(writer.part);
     const ops = runner.add(
-      new OpsHttpServer(metrics, () => runner.readiness(), logger, { listen: config.http.listen }),
+      new OpsHttpServer(metrics, () => runner.readiness(), logger, {
+        listen: config.http.listen,
+        routes: ledger.routes,
+      }),
     );
     const grpcServer = runner.add(
       new CaGrpcServer(service, serving, logger, {

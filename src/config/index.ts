@@ -10,15 +10,20 @@ export type {
   DiscoveryConfig,
   Environment,
   KubernetesConfig,
+  LedgerConfig,
+  LedgerStoreConfig,
   PolicyConfig,
   PolicySourceConfig,
   RemoteClusterConfig,
   VerifierConfig,
 } from './types.js';
 export { ConfigError, buildConfig } from './schema.js';
+export { SecretText } from './secret-text.js';
 export type { Settings } from './settings.js';
 export type { ConfigSources, LoadedConfig } from './load.js';
-export { loadConfig, serveFlagSpec } from './load.js';
+export { LEDGER_PASSWORD_ENV, loadConfig, serveFlagSpec } from './load.js';
+export type { LedgerLocation, LedgerLocationSources } from './ledger-location.js';
+export { LEDGER_LOCATION_KEYS, loadLedgerLocation } from './ledger-location.js';
 export type {
   OptionDeclaration,
   OptionKind,

@@ -91,6 +91,8 @@ export async function loadConfig(sources: ConfigSources): Promise<LoadedConfig> 
 
   const known = new Set(OPTIONS.map((option) => envName(option.key)));
   known.add('MESHCA_CONFIG');
+  // A secret, never a setting (no flag, no config key): see ledgerStoreSection.
+  known.add(LEDGER_PASSWORD_ENV);
   for (const name of Object.keys(sources.env)) {
     if (name.startsWith('MESHCA_') && !known.has(name)) {
       warnings.push(`environment variable ${name} is not a meshca setting and was ignored`);
@@ -140,6 +142,7 @@ export async function loadConfig(sources: ConfigSources): Promise<LoadedConfig> 
       cwd: sources.cwd,
       podNamespace: nonEmpty(sources.env['POD_NAMESPACE']) ?? (await serviceAccountNamespace()),
       podName: nonEmpty(sources.env['POD_NAME']) ?? hostname(),
+      ...ledgerPassword(sources.env),
     },
     describe,
   );
@@ -148,6 +151,17 @@ export async function loadConfig(sources: ConfigSources): Promise<LoadedConfig> 
     if (from !== 'default') origins[key] = describe(key);
   }
   return { config, warnings, origins };
+}
+
+/** The environment variable holding the ledger's PostgreSQL password. */
+export const LEDGER_PASSWORD_ENV = 'MESHCA_LEDGER_PASSWORD';
+
+/** The ledger password from the environment, when set (an empty value counts as unset). */
+export function ledgerPassword(env: Readonly<Record<string, string | undefined>>): {
+  readonly ledgerPassword?: string;
+} {
+  const value = nonEmpty(env[LEDGER_PASSWORD_ENV]);
+  return value === undefined ? {} : { ledgerPassword: value };
 }
 
 /** `path` is named in messages as given; a relative one is read from `cwd`, like other paths. */
@@ -167,7 +181,12 @@ async function serviceAccountNamespace(): Promise<string | undefined> {
   }
 }
 
-async function readConfigFile(path: string, cwd: string): Promise<Record<string, unknown>> {
+/**
+ * Reads a configuration file (YAML or JSON mapping of settings).
+ *
+ * @throws {@link ConfigError} when it cannot be read, is not a mapping, or names unknown keys.
+ */
+export async function readConfigFile(path: string, cwd: string): Promise<Record<string, unknown>> {
   let text: string;
   try {
     text = await readFile(resolve(cwd, path), 'utf8');

@@ -12,6 +12,7 @@ import { DISCOVERY_OPTIONS } from './options/discovery.js';
 import { IDENTITY_OPTIONS } from './options/identity.js';
 import { ISSUANCE_OPTIONS } from './options/issuance.js';
 import { KUBERNETES_OPTIONS } from './options/kubernetes.js';
+import { LEDGER_OPTIONS } from './options/ledger.js';
 import type { OptionSpec } from './options/option.js';
 import { OPERATIONS_OPTIONS } from './options/operations.js';
 import { POLICY_OPTIONS } from './options/policy.js';
@@ -28,6 +29,7 @@ export const OPTION_TABLE = {
   ...ISSUANCE_OPTIONS,
   ...KUBERNETES_OPTIONS,
   ...POLICY_OPTIONS,
+  ...LEDGER_OPTIONS,
   ...DISCOVERY_OPTIONS,
   ...OPERATIONS_OPTIONS,
 } as const;

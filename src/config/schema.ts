@@ -20,8 +20,10 @@ import type { SectionContext } from './sections/context.js';
 import { identitySection } from './sections/identity.js';
 import { issuanceSection } from './sections/issuance.js';
 import { kubernetesSection } from './sections/kubernetes.js';
+import { ledgerSection } from './sections/ledger.js';
 import { policySection } from './sections/policy.js';
 import { servingSection } from './sections/serving.js';
+import { SecretText } from './secret-text.js';
 import { SETTINGS_SCHEMA } from './settings.js';
 import type { Config, Environment } from './types.js';
 
@@ -88,11 +90,13 @@ export function buildConfig(
   const kubernetes = kube === undefined ? undefined : kubernetesSection(context, namespace);
   const policy = policySection(context, { kube, namespace });
   const discovery = discoverySection(context, kube);
+  const stateDir = context.path(settings.stateDir);
+  const ledger = ledgerSection(context, stateDir);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze<Config>({
     mode: development ? 'development' : 'production',
-    stateDir: context.path(settings.stateDir),
+    stateDir,
     logLevel: settings.logLevel as Config['logLevel'],
     ...serving,
     ...identity,
@@ -103,6 +107,7 @@ export function buildConfig(
     policy,
     discovery,
     ...issuance,
+    ledger,
   });
 }
 
@@ -111,7 +116,8 @@ function deepFreeze<T>(value: T): T {
     value !== null &&
     typeof value === 'object' &&
     !Object.isFrozen(value) &&
-    !(value instanceof URL)
+    !(value instanceof URL) &&
+    !(value instanceof SecretText)
   ) {
     for (const child of Object.values(value)) deepFreeze(child);
     Object.freeze(value);

@@ -7,8 +7,10 @@
 import type { JwksSource, TokenCacheOptions } from '../auth/index.js';
 import type { KeyPolicyOptions } from '../csr/index.js';
 import type { KubeConnection } from '../kube/index.js';
+import type { PostgresTlsMode, SpoolFullBehaviour } from '../ledger/index.js';
 import type { LOG_LEVELS } from '../logger.js';
 import type { TtlOptions } from '../policy/index.js';
+import type { SecretText } from './secret-text.js';
 
 /** How tokens are verified. */
 export type VerifierConfig =
@@ -100,6 +102,49 @@ export interface DiscoveryConfig {
   readonly pageSize: number;
 }
 
+/** Where the identity ledger is kept. */
+export type LedgerStoreConfig =
+  | { readonly kind: 'off' }
+  | { readonly kind: 'sqlite'; readonly path: string }
+  | {
+      readonly kind: 'postgres';
+      /** `postgres://user@host:port/database`, never with a password. */
+      readonly url: string;
+      readonly passwordFile: string | undefined;
+      /** From `MESHCA_LEDGER_PASSWORD`; prints as `[redacted]`. */
+      readonly password: SecretText | undefined;
+      readonly tls: { readonly mode: PostgresTlsMode; readonly caFile: string | undefined };
+    };
+
+/** The identity ledger, revocation and the inventory API. */
+export interface LedgerConfig {
+  readonly store: LedgerStoreConfig;
+  /** This process's chain label: the pod name (or the host name). */
+  readonly writer: string;
+  /** `<stateDir>/ledger-spool.jsonl`. */
+  readonly spoolPath: string;
+  readonly retentionMs: number;
+  readonly spoolMaxRecords: number;
+  readonly spoolFull: SpoolFullBehaviour;
+  readonly batchSize: number;
+  readonly flushIntervalMs: number;
+  readonly headIntervalMs: number;
+  readonly revocation: {
+    readonly enabled: boolean;
+    readonly crlValidityMs: number;
+    readonly crlCheckIntervalMs: number;
+  };
+  /** Who may read `/v1/inventory` on the ops port. */
+  readonly inventory: {
+    readonly serviceAccounts: readonly {
+      readonly namespace: string;
+      readonly serviceAccount: string;
+    }[];
+    readonly groups: readonly string[];
+    readonly audience: string;
+  };
+}
+
 /** The validated configuration of `meshca serve`. */
 export interface Config {
   /** `development` when nothing was configured: dev PKI and the local token issuer. */
@@ -142,6 +187,7 @@ export interface Config {
     readonly ttlSeconds: number;
     readonly backdateSeconds: number;
   };
+  readonly ledger: LedgerConfig;
 }
 
 /** Facts about the environment that decide defaults (read by `load.ts`, the only env reader). */
@@ -154,4 +200,6 @@ export interface Environment {
   readonly podName: string;
   /** Base for relative paths. */
   readonly cwd: string;
+  /** `MESHCA_LEDGER_PASSWORD`: the ledger's PostgreSQL password (never a flag). */
+  readonly ledgerPassword?: string;
 }

@@ -38,66 +38,68 @@ export function issuanceRecordOf(
     event.subjectPod !== undefined
       ? {
           name: event.subjectPod.name,
-          uid: event.subjectPod.uid,
           node: event.subjectPod.nodeName ?? null,
+          uid: event.subjectPod.uid,
         }
       : subject.uri === caller.identity.uri &&
           caller.podName !== undefined &&
           caller.podUid !== undefined
-        ? { name: caller.podName, uid: caller.podUid, node: caller.nodeName ?? null }
+        ? { name: caller.podName, node: caller.nodeName ?? null, uid: caller.podUid }
         : null;
   const decision = event.decision;
   const certificate = event.certificate;
+  // Keys in sorted order, nested ones too: the canonical form is then plain JSON.stringify
+  // (canonical.ts), which the hash on the issuance path and the writer both need.
   return {
-    type: 'issuance',
-    requestId: event.requestId,
-    time: event.time.toISOString(),
-    outcome: event.outcome,
-    errorCode: event.outcome === 'issued' ? null : (event.errorCode ?? null),
-    message: event.outcome === 'issued' ? null : (event.errorMessage ?? null),
-    cluster: event.clusterId ?? null,
-    trustDomain: subject.trustDomain,
-    identity: subject.uri,
-    namespace: subject.namespace,
-    serviceAccount: subject.serviceAccount,
-    pod,
-    caller: caller.identity.uri === subject.uri ? null : caller.identity.uri,
     authMethod: caller.method,
-    csrSha256: event.csrSha256 ?? null,
-    key:
-      event.key === undefined
-        ? null
-        : { algorithm: event.key.algorithm, bits: event.key.bits, curve: event.key.curve ?? null },
-    decision:
-      decision === undefined
-        ? null
-        : {
-            effect: decision.effect,
-            layer: decision.layer,
-            rule: decision.rule,
-            reason: decision.reason ?? null,
-            audits: decision.audits
-              .filter((verdict) => verdict.effect === 'audit')
-              .map((verdict) => ({
-                layer: verdict.layer,
-                rule: verdict.rule,
-                reason: verdict.reason ?? null,
-              })),
-          },
+    caller: caller.identity.uri === subject.uri ? null : caller.identity.uri,
     certificate:
       certificate === undefined
         ? null
         : {
-            serial: certificate.serialHex.toLowerCase(),
-            notBefore: certificate.notBefore.toISOString(),
-            notAfter: certificate.notAfter.toISOString(),
             issuerFingerprint: certificate.issuerFingerprint.toLowerCase(),
+            notAfter: certificate.notAfter.toISOString(),
+            notBefore: certificate.notBefore.toISOString(),
+            serial: certificate.serialHex.toLowerCase(),
             ttlAdjustment: certificate.ttlAdjustment,
           },
+    cluster: event.clusterId ?? null,
+    csrSha256: event.csrSha256 ?? null,
+    decision:
+      decision === undefined
+        ? null
+        : {
+            audits: decision.audits
+              .filter((verdict) => verdict.effect === 'audit')
+              .map((verdict) => ({
+                layer: verdict.layer,
+                reason: verdict.reason ?? null,
+                rule: verdict.rule,
+              })),
+            effect: decision.effect,
+            layer: decision.layer,
+            reason: decision.reason ?? null,
+            rule: decision.rule,
+          },
+    errorCode: event.outcome === 'issued' ? null : (event.errorCode ?? null),
+    identity: subject.uri,
     issuerFingerprint:
       certificate !== undefined
         ? certificate.issuerFingerprint.toLowerCase()
         : (currentIssuer ?? null),
+    key:
+      event.key === undefined
+        ? null
+        : { algorithm: event.key.algorithm, bits: event.key.bits, curve: event.key.curve ?? null },
+    message: event.outcome === 'issued' ? null : (event.errorMessage ?? null),
+    namespace: subject.namespace,
+    outcome: event.outcome,
+    pod,
+    requestId: event.requestId,
+    serviceAccount: subject.serviceAccount,
+    time: event.time.toISOString(),
+    trustDomain: subject.trustDomain,
+    type: 'issuance',
   };
 }
 

@@ -60,3 +60,5 @@ export type {
   LedgerVerification,
 } from './verify.js';
 export { verifyLedger } from './verify.js';
+export type { FindingRecorder } from './finding-sink.js';
+export { LedgerFindingSink, findingInput } from './finding-sink.js';

@@ -41,36 +41,40 @@ export interface FindingInput {
 
 /** The record of a retirement at `now`. */
 export function retireBody(input: RetireInput, now: Date): RetireRecordBody {
+  // Keys in sorted order (see event-mapping.ts).
   return {
-    type: 'retire',
-    time: now.toISOString(),
+    pod:
+      input.pod === undefined
+        ? null
+        : { name: input.pod.name, namespace: input.pod.namespace, uid: input.pod.uid },
     reason: input.reason,
     serials: (input.serials ?? []).map((serial) => serial.toLowerCase()),
-    pod: input.pod === undefined ? null : { ...input.pod },
+    time: now.toISOString(),
+    type: 'retire',
   };
 }
 
 /** The record of a revocation at `now`. */
 export function revokeBody(input: RevokeInput, now: Date): RevokeRecordBody {
   return {
-    type: 'revoke',
-    time: now.toISOString(),
-    serials: input.serials.map((serial) => serial.toLowerCase()),
-    reason: input.reason,
     by: input.by,
+    reason: input.reason,
+    serials: input.serials.map((serial) => serial.toLowerCase()),
+    time: now.toISOString(),
+    type: 'revoke',
   };
 }
 
 /** The record of a finding at `now`. */
 export function findingBody(input: FindingInput, now: Date): FindingRecordBody {
   return {
-    type: 'finding',
-    time: now.toISOString(),
     cluster: input.cluster ?? null,
-    kind: input.kind,
-    severity: input.severity,
-    object: input.object,
-    fingerprint: input.fingerprint ?? null,
     detail: input.detail,
+    fingerprint: input.fingerprint ?? null,
+    kind: input.kind,
+    object: input.object,
+    severity: input.severity,
+    time: now.toISOString(),
+    type: 'finding',
   };
 }

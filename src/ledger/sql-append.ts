@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { canonicalJson } from './canonical.js';
+import { canonicalBody, canonicalJson } from './canonical.js';
 import type {
   ChainedRecord,
   FindingRecordBody,
@@ -37,7 +37,7 @@ export async function appendRecords(
         record.body.type,
         record.time,
         record.keepUntil,
-        canonicalJson(record.body),
+        canonicalBody(record.body),
         record.prevHash,
         record.hash,
       ],
@@ -170,11 +170,18 @@ async function initialStatus(
   podUid: string | null,
   issuedAt: number,
 ): Promise<Status> {
-  const bySerial = await tx.query(
-    'SELECT status, time_ms, reason, status_by FROM ledger_serial_status WHERE serial = ?',
-    [serial],
+  // One statement for both (this runs for every issuance): a status by serial wins over a
+  // retirement by pod.
+  const rows = await tx.query(
+    `SELECT 1 AS rank, status, time_ms, reason, status_by FROM ledger_serial_status
+       WHERE serial = ?
+     UNION ALL
+     SELECT 2 AS rank, 'retired' AS status, time_ms, reason, NULL AS status_by
+       FROM ledger_retired_pods WHERE pod_uid = ? AND time_ms >= ?
+     ORDER BY rank LIMIT 1`,
+    [serial, podUid, issuedAt],
   );
-  const row = bySerial[0];
+  const row = rows[0];
   if (row !== undefined) {
     return {
       status: row['status'] === 'revoked' ? 'revoked' : 'retired',
@@ -182,21 +189,6 @@ async function initialStatus(
       reason: optionalTextColumn(row, 'reason'),
       by: optionalTextColumn(row, 'status_by'),
     };
-  }
-  if (podUid !== null) {
-    const byPod = await tx.query(
-      'SELECT time_ms, reason FROM ledger_retired_pods WHERE pod_uid = ? AND time_ms >= ?',
-      [podUid, issuedAt],
-    );
-    const pod = byPod[0];
-    if (pod !== undefined) {
-      return {
-        status: 'retired',
-        time: Number(pod['time_ms']),
-        reason: optionalTextColumn(pod, 'reason'),
-        by: null,
-      };
-    }
   }
   return { status: 'active', time: null, reason: null, by: null };
 }

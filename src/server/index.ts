@@ -23,6 +23,8 @@ export type { ServingCertificateOptions } from './serving-certificate.js';
 export { ServingCertificate, ipBytes } from './serving-certificate.js';
 export type { OpsHttpOptions } from './ops-http.js';
 export { OpsHttpServer, splitHostPort } from './ops-http.js';
+export type { OpsRequest, OpsResponse, OpsRoute } from './ops-routes.js';
+export { jsonResponse, routeMatches } from './ops-routes.js';
 export {
   CERTIFICATE_SERVICE_NAME,
   CREATE_CERTIFICATE_PATH,

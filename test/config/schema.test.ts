@@ -116,6 +116,19 @@ describe('buildConfig defaults', () => {
         ttlSeconds: 86_400,
         backdateSeconds: 120,
       },
+      ledger: {
+        store: { kind: 'sqlite', path: `${CWD}/.meshca/ledger.db` },
+        writer: 'host-1',
+        spoolPath: `${CWD}/.meshca/ledger-spool.jsonl`,
+        retentionMs: 30 * 86_400_000,
+        spoolMaxRecords: 100_000,
+        spoolFull: 'drop-oldest',
+        batchSize: 200,
+        flushIntervalMs: 200,
+        headIntervalMs: 60_000,
+        revocation: { enabled: false, crlValidityMs: 86_400_000, crlCheckIntervalMs: 10_000 },
+        inventory: { serviceAccounts: [], groups: [], audience: 'meshca-inventory' },
+      },
     } satisfies Config);
   });
 

@@ -153,18 +153,18 @@ describeKube('/readyz and /healthz', () => {
   });
 
   it.each<[string, () => string[], string[], string[]]>([
-    ['development mode (no cluster)', () => [], ['ca', 'roots', 'grpc'], []],
+    ['development mode (no cluster)', () => [], ['ca', 'roots', 'grpc'], ['ledger']],
     [
       'a cluster, impersonation off',
       () => [...meshcaKubeArgs(namespaces), '--ca-dir', caDir, '--trusted-node-accounts', ''],
       ['ca', 'roots', 'grpc', 'pods'],
-      ['kubernetes'],
+      ['kubernetes', 'ledger'],
     ],
     [
       'a cluster, impersonation on',
       () => [...meshcaKubeArgs(namespaces), '--ca-dir', caDir],
       ['ca', 'roots', 'grpc', 'pods'],
-      ['kubernetes'],
+      ['kubernetes', 'ledger'],
     ],
   ])('is 200 with every check ok once running: %s', async (_case, args, checks, details) => {
     const server = await start(args());
@@ -226,6 +226,7 @@ describeKube('/readyz and /healthz', () => {
       });
       expect(state.details).toEqual({
         kubernetes: `API server https://127.0.0.1:${proxy.port} not reached yet`,
+        ledger: 'ok',
       });
     });
 
@@ -239,7 +240,7 @@ describeKube('/readyz and /healthz', () => {
           : undefined;
       });
       expect(state.checks).toEqual({ ca: 'ok', roots: 'ok', grpc: 'ok', pods: 'ok' });
-      expect(state.details).toEqual({ kubernetes: 'ok' });
+      expect(state.details).toEqual({ kubernetes: 'ok', ledger: 'ok' });
       expect(await reachableMetric(server)).toBe(1);
     });
 

@@ -1,5 +1,11 @@
-import { canonicalJson, ChainWriter, recordHash, ZERO_HASH } from '../../src/ledger/index.js';
-import { T0 } from './fixtures.js';
+import {
+  canonicalJson,
+  ChainWriter,
+  issuanceRecordOf,
+  recordHash,
+  ZERO_HASH,
+} from '../../src/ledger/index.js';
+import { event, T0 } from './fixtures.js';
 
 describe('canonicalJson', () => {
   it.each<[string, unknown, string]>([
@@ -17,6 +23,18 @@ describe('canonicalJson', () => {
       '[true,false,0,-1.5,1e+21]',
     ],
     ['sorts by UTF-16 code units', { b: 1, B: 2, ä: 3, a: 4 }, '{"B":2,"a":4,"b":1,"ä":3}'],
+    ['sorts integer-like keys as strings', { 9: 'a', 10: 'b' }, '{"10":"b","9":"a"}'],
+    [
+      'keeps keys already in order',
+      { a: 1, b: { c: [null, 'd'] } },
+      '{"a":1,"b":{"c":[null,"d"]}}',
+    ],
+    [
+      'leaves out undefined members of ordered objects',
+      { a: 1, b: undefined, c: 2 },
+      '{"a":1,"c":2}',
+    ],
+    ['does not call toJSON', { a: new Date(0), b: 1 }, '{"a":{},"b":1}'],
   ])('%s', (_name, value, expected) => {
     expect(canonicalJson(value)).toBe(expected);
     // Whatever JSON.parse gives back serializes the same (what the verifier relies on).
@@ -28,8 +46,29 @@ describe('canonicalJson', () => {
     ['Infinity', Number.POSITIVE_INFINITY],
     ['a function', () => 1],
     ['a bigint', 1n],
+    ['undefined in an array', [1, undefined]],
   ])('refuses %s', (_name, value) => {
     expect(() => canonicalJson({ value })).toThrow(TypeError);
+  });
+});
+
+describe('record bodies', () => {
+  it.each([
+    [
+      'an issuance',
+      issuanceRecordOf(
+        event({ audits: [{ effect: 'audit', layer: 'local', rule: 'r', reason: 'x' }] }),
+        undefined,
+      ),
+    ],
+    [
+      'a refusal',
+      issuanceRecordOf(event({ outcome: 'denied', denyRule: 'ns', pod: null }), 'a'.repeat(64)),
+    ],
+    ['an impersonated issuance', issuanceRecordOf(event({ impersonatedBy: 'ztunnel' }), undefined)],
+  ])('%s is built in canonical order (its hash is a plain JSON.stringify)', (_name, body) => {
+    expect(body).toBeDefined();
+    expect(JSON.stringify(body)).toBe(canonicalJson(JSON.parse(JSON.stringify(body))));
   });
 });
 

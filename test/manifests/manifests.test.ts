@@ -143,10 +143,10 @@ describe('manifests/', () => {
         'core/namespaces:get',
         'core/namespaces:list',
         'core/namespaces:watch',
-        'core/configmaps[istio-ca-root-cert]:list',
-        'core/configmaps[istio-ca-root-cert]:watch',
-        'core/configmaps[istio-ca-root-cert]:update',
-        'core/configmaps[istio-ca-root-cert]:delete',
+        'core/configmaps[istio-ca-root-cert,istio-ca-crl]:list',
+        'core/configmaps[istio-ca-root-cert,istio-ca-crl]:watch',
+        'core/configmaps[istio-ca-root-cert,istio-ca-crl]:update',
+        'core/configmaps[istio-ca-root-cert,istio-ca-crl]:delete',
         'core/configmaps:create',
         'core/pods:get',
         'core/pods:list',
@@ -252,6 +252,83 @@ describe('manifests/', () => {
     expect(rules(role!)).toEqual(
       expect.arrayContaining(['core/configmaps[meshca-policy-central,meshca-policy-local]:watch']),
     );
+  });
+
+  it('keeps the ledger in a volume of its own, and in PostgreSQL with the ledger-postgres overlay', async () => {
+    const [configMap] = byKind('ConfigMap') as unknown as [{ data: { 'config.yaml': string } }];
+    const settings = parse(configMap.data['config.yaml']) as { stateDir: string };
+    const [deployment] = byKind('Deployment') as unknown as [
+      {
+        spec: {
+          template: {
+            spec: {
+              containers: { volumeMounts: { name: string; mountPath: string }[] }[];
+              volumes: { name: string; emptyDir?: { sizeLimit: string } }[];
+            };
+          };
+        };
+      },
+    ];
+    const pod = deployment.spec.template.spec;
+    const mount = pod.containers[0]?.volumeMounts.find((m) => m.mountPath === settings.stateDir);
+    expect(pod.volumes.find((volume) => volume.name === mount?.name)?.emptyDir).toBeDefined();
+
+    const overlay = kustomization('ledger-postgres') as unknown as {
+      resources: string[];
+      patches: { path: string }[];
+    };
+    expect(overlay.resources).toEqual(['../base']);
+    const [patch] = load(join('ledger-postgres', overlay.patches[0]?.path ?? '')) as unknown as [
+      {
+        metadata: { name: string };
+        spec: {
+          template: {
+            spec: {
+              containers: {
+                name: string;
+                env: {
+                  name: string;
+                  value?: string;
+                  valueFrom?: { secretKeyRef: { name: string; key: string } };
+                }[];
+              }[];
+            };
+          };
+        };
+      },
+    ];
+    expect(patch.metadata.name).toBe('meshca');
+    const env = patch.spec.template.spec.containers[0]?.env ?? [];
+    expect(
+      env.map((variable) => [variable.name, variable.valueFrom?.secretKeyRef ?? variable.value]),
+    ).toEqual([
+      ['MESHCA_LEDGER', { name: 'meshca-ledger', key: 'url' }],
+      ['MESHCA_LEDGER_PASSWORD', { name: 'meshca-ledger', key: 'password' }],
+      ['MESHCA_LEDGER_TLS_MODE', 'require'],
+    ]);
+    // What meshca makes of it in the pod, with the Secret's values.
+    const file = join(tempDir(), 'config.yaml');
+    writeFileSync(file, configMap.data['config.yaml']);
+    const { config, warnings } = await loadConfig({
+      argv: ['--config', file],
+      env: {
+        KUBERNETES_SERVICE_HOST: '10.96.0.1',
+        POD_NAMESPACE: 'meshca',
+        POD_NAME: 'meshca-0',
+        MESHCA_LEDGER: 'postgres://meshca@postgres.database.svc:5432/meshca',
+        MESHCA_LEDGER_PASSWORD: 'from-the-secret',
+        MESHCA_LEDGER_TLS_MODE: 'require',
+      },
+      cwd: '/',
+    });
+    expect(warnings).toEqual([]);
+    expect(config.ledger.store).toMatchObject({
+      kind: 'postgres',
+      url: 'postgres://meshca@postgres.database.svc:5432/meshca',
+      tls: { mode: 'require' },
+    });
+    expect(config.ledger.writer).toBe('meshca-0');
+    expect(config.ledger.spoolPath).toBe(`${settings.stateDir}/ledger-spool.jsonl`);
   });
 
   it('points Istio at meshca with its own CA off', () => {

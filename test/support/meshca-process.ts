@@ -41,8 +41,13 @@ export function childEnv(): NodeJS.ProcessEnv {
 
 /**
  * Starts `meshca serve ARGS` on free ports and waits until `/readyz` answers 200.
+ *
+ * @param env Variables added to the child's environment (e.g. MESHCA_LEDGER_PASSWORD).
  */
-export async function startMeshcaProcess(args: readonly string[]): Promise<MeshcaProcess> {
+export async function startMeshcaProcess(
+  args: readonly string[],
+  env: Readonly<Record<string, string>> = {},
+): Promise<MeshcaProcess> {
   const grpcPort = await freePort();
   const httpPort = await freePort();
   const child = spawn(
@@ -58,7 +63,7 @@ export async function startMeshcaProcess(args: readonly string[]): Promise<Meshc
       '--http-listen',
       `127.0.0.1:${httpPort}`,
     ],
-    { cwd: REPO_ROOT, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: REPO_ROOT, env: { ...childEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));

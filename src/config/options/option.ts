@@ -18,6 +18,7 @@ export const OPTION_GROUPS = [
   'Issuance',
   'Kubernetes',
   'Policy',
+  'Ledger',
   'Discovery',
   'Operations',
 ] as const;

@@ -1,20 +1,18 @@
 /**
- * Trust-bundle distribution: the ConfigMap `istio-ca-root-cert` (key `root-cert.pem`, label
- * `istio.io/config: "true"`) in every selected namespace, as istiod's NamespaceController writes
- * it when istiod runs its own CA (ISTIO-CONTRACT.md §6.3, checklist 31-32). istio-agent and
- * ztunnel read it to verify meshca's and istiod's serving certificates, so it must be present,
- * exact, and carry the very bytes of the last element of every CreateCertificate response.
+ * The ConfigMap machinery shared by the trust bundle (`istio-ca-root-cert`, key `root-cert.pem`)
+ * and the CRL (`istio-ca-crl`, key `ca-crl.pem`): one ConfigMap of a given name, holding one key,
+ * in every selected namespace, as istiod's NamespaceController writes both when it runs its own
+ * CA (ISTIO-CONTRACT.md §5.1, §6.3, checklist 31-32).
  *
- * Level-triggered: every event (namespace created or relabelled, ConfigMap edited or deleted, a
- * new bundle, a periodic resync) queues the namespace, and the reconcile compares the desired
- * state with the cache and writes only the difference. Better than istio-csr here (ISTIO-CSR.md
- * §3, §9.12): extra keys are removed but foreign labels and annotations kept; a namespace that
- * leaves the selector loses the ConfigMap meshca created there; terminating namespaces are left
- * alone; writes are paced by their own rate limiter; only the leader writes.
+ * Level-triggered: every event (namespace created or relabelled, ConfigMap edited or deleted, new
+ * content, a periodic resync) queues the namespace, and the reconcile compares the desired state
+ * with the cache and writes only the difference. Better than istio-csr here (ISTIO-CSR.md §3,
+ * §9.12): extra keys are removed but foreign labels and annotations kept; a namespace that leaves
+ * the selector loses the ConfigMap meshca created there; terminating namespaces are left alone;
+ * writes are paced by their own rate limiter; only the leader writes.
  *
  * @module
  */
-import type { CertificateAuthority, TrustBundle } from '../ca/index.js';
 import { errorMessage } from '../errors.js';
 import {
   Informer,
@@ -24,22 +22,21 @@ import {
   type RawObject,
 } from '../kube/index.js';
 import type { Logger } from '../logger.js';
-import type { CaMetrics } from '../metrics/index.js';
 import { BackgroundLoops, type LeadershipFollower, type Part } from '../runtime/index.js';
 import { RateLimiter, WorkQueue } from '../util/index.js';
 
-/** The key istio-agent and ztunnel read (`constants.CACertNamespaceConfigMapDataName`). */
-export const ROOT_CERT_KEY = 'root-cert.pem';
-/** The label istiod puts on the ConfigMap (`namespacecontroller.go`). */
+/** The label istiod puts on the ConfigMaps it distributes (`namespacecontroller.go`). */
 export const ISTIO_CONFIG_LABEL = 'istio.io/config';
 /** Marks ConfigMaps meshca wrote, so it only ever deletes its own. */
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY_VALUE = 'meshca';
 
-/** Options of {@link TrustBundleDistributor}. */
-export interface TrustBundleDistributorOptions {
-  /** `istio-ca-root-cert` unless Istio's `global.trustBundleName` says otherwise. */
+/** Options of {@link NamespacedConfigMaps}. */
+export interface NamespacedConfigMapsOptions {
+  /** The ConfigMap's name, e.g. `istio-ca-root-cert`. */
   readonly configMapName: string;
+  /** Its one data key, e.g. `root-cert.pem`. */
+  readonly dataKey: string;
   /** Namespaces to serve; empty selects all. */
   readonly namespaceSelector: string;
   /** Never written (istiod skips kube-public, kube-node-lease, local-path-storage). */
@@ -71,41 +68,48 @@ interface RawConfigMap extends RawObject {
   binaryData?: Record<string, string>;
 }
 
-/** Keeps `istio-ca-root-cert` right in every selected namespace. */
-export class TrustBundleDistributor implements Part, LeadershipFollower {
+/** Collaborators of {@link NamespacedConfigMaps}. */
+export interface NamespacedConfigMapsDeps {
+  readonly logger: Logger;
+  /** Names the part, its logs and its reconcile errors: `trust-bundle`, `crl`. */
+  readonly controller: string;
+  /** Names the ConfigMap in log messages: `trust bundle`, `CRL`. */
+  readonly what: string;
+  /** Names the part when it writes into a remote cluster. */
+  readonly clusterId?: string;
+  readonly onWrite?: (action: 'created' | 'updated' | 'deleted') => void;
+  readonly onReconcileError?: () => void;
+}
+
+/** Keeps one ConfigMap right in every selected namespace. */
+export class NamespacedConfigMaps implements Part, LeadershipFollower {
   readonly name: string;
   readonly #client: KubeClient;
-  readonly #authority: CertificateAuthority;
   readonly #loops: BackgroundLoops;
-  #unsubscribe: (() => void) | undefined;
-  readonly #options: TrustBundleDistributorOptions;
+  readonly #options: NamespacedConfigMapsOptions;
+  readonly #deps: NamespacedConfigMapsDeps;
   readonly #logger: Logger;
-  readonly #metrics: CaMetrics;
   readonly #selector: LabelSelector;
   readonly #namespaces: Informer<NamespaceView>;
   readonly #configMaps: Informer<ConfigMapView>;
   readonly #queue: WorkQueue;
   readonly #limiter: RateLimiter;
-  #bundle: TrustBundle | undefined;
+  /** What every ConfigMap must hold; nothing is written before it is known. */
+  #content: string | undefined;
   #leading = false;
 
-  /**
-   * @param authority The bundle to publish is its current one, followed on every change.
-   * @param clusterId Names the part when it writes into a remote cluster.
-   */
   constructor(
     client: KubeClient,
-    authority: CertificateAuthority,
-    options: TrustBundleDistributorOptions,
-    deps: { readonly logger: Logger; readonly metrics: CaMetrics; readonly clusterId?: string },
+    options: NamespacedConfigMapsOptions,
+    deps: NamespacedConfigMapsDeps,
   ) {
-    this.name = deps.clusterId === undefined ? 'trust-bundle' : `trust-bundle:${deps.clusterId}`;
+    this.name =
+      deps.clusterId === undefined ? deps.controller : `${deps.controller}:${deps.clusterId}`;
     this.#client = client;
-    this.#authority = authority;
     this.#options = options;
-    this.#logger = deps.logger.child({ controller: 'trust-bundle' });
+    this.#deps = deps;
+    this.#logger = deps.logger.child({ controller: deps.controller });
     this.#loops = new BackgroundLoops(this.#logger);
-    this.#metrics = deps.metrics;
     this.#selector = new LabelSelector(options.namespaceSelector);
     this.#limiter = new RateLimiter(options.writesPerSecond, options.writesPerSecond * 2);
     this.#namespaces = new Informer<NamespaceView>(
@@ -152,7 +156,7 @@ export class TrustBundleDistributor implements Part, LeadershipFollower {
       // A few seconds at most, so that writes resume promptly after an API-server outage.
       retryMaxMs: 5_000,
       onError: (namespace, error) => {
-        this.#metrics.reconcileError('trust-bundle');
+        this.#deps.onReconcileError?.();
         this.#logger.warn({ namespace, err: errorMessage(error) }, 'reconcile failed; will retry');
       },
     });
@@ -165,8 +169,7 @@ export class TrustBundleDistributor implements Part, LeadershipFollower {
   }
 
   /**
-   * Starts the informers (on every replica, so that a new leader starts warm) and follows the
-   * authority's trust bundle. Resolves at once.
+   * Starts the informers (on every replica, so that a new leader starts warm). Resolves at once.
    */
   async start(signal: AbortSignal): Promise<void> {
     this.#loops.link(signal);
@@ -177,10 +180,6 @@ export class TrustBundleDistributor implements Part, LeadershipFollower {
       },
       { once: true },
     );
-    this.#unsubscribe = this.#authority.onChange((next) => {
-      this.setBundle(next.material.trustBundle);
-    });
-    if (this.#authority.ready) this.setBundle(this.#authority.current().material.trustBundle);
     await this.#namespaces.start(this.#loops.signal);
     await this.#configMaps.start(this.#loops.signal);
   }
@@ -188,18 +187,16 @@ export class TrustBundleDistributor implements Part, LeadershipFollower {
   /** Stops writing and watching; waits for the loops. */
   async close(): Promise<void> {
     this.#queue.stop();
-    this.#unsubscribe?.();
-    this.#unsubscribe = undefined;
     await this.#loops.close();
     await this.#queue.close();
     await this.#namespaces.close();
     await this.#configMaps.close();
   }
 
-  /** Publishes `bundle` everywhere (now, or once this replica leads). */
-  setBundle(bundle: TrustBundle): void {
-    if (this.#bundle?.pem === bundle.pem) return;
-    this.#bundle = bundle;
+  /** Publishes `content` everywhere (now, or once this replica leads). */
+  publish(content: string): void {
+    if (this.#content === content) return;
+    this.#content = content;
     this.#enqueueAll();
   }
 
@@ -222,12 +219,14 @@ export class TrustBundleDistributor implements Part, LeadershipFollower {
   }
 
   #enqueue(namespace: string): void {
-    if (this.#leading && this.#bundle !== undefined && namespace !== '') this.#queue.add(namespace);
+    if (this.#leading && this.#content !== undefined && namespace !== '') {
+      this.#queue.add(namespace);
+    }
   }
 
   async #reconcile(name: string): Promise<void> {
-    const bundle = this.#bundle;
-    if (!this.#leading || bundle === undefined) return;
+    const content = this.#content;
+    if (!this.#leading || content === undefined) return;
     if (!this.#namespaces.synced || !this.#configMaps.synced)
       throw new Error('caches not synced yet');
     const namespace = this.#namespaces.get(name);
@@ -246,10 +245,10 @@ export class TrustBundleDistributor implements Part, LeadershipFollower {
       await this.#write(() =>
         this.#client.requestJson('DELETE', `${path}/${existing.name}`, undefined, timeout),
       );
-      this.#metrics.trustBundleWrite('deleted');
+      this.#deps.onWrite?.('deleted');
       this.#logger.info(
         { namespace: name },
-        'trust bundle ConfigMap removed (namespace no longer selected)',
+        `${this.#deps.what} ConfigMap removed (namespace no longer selected)`,
       );
       return;
     }
@@ -267,16 +266,16 @@ export class TrustBundleDistributor implements Part, LeadershipFollower {
               namespace: name,
               labels: { [ISTIO_CONFIG_LABEL]: 'true', [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
             },
-            data: { [ROOT_CERT_KEY]: bundle.pem },
+            data: { [this.#options.dataKey]: content },
           },
           timeout,
         ),
       );
-      this.#metrics.trustBundleWrite('created');
-      this.#logger.debug({ namespace: name }, 'trust bundle ConfigMap created');
+      this.#deps.onWrite?.('created');
+      this.#logger.debug({ namespace: name }, `${this.#deps.what} ConfigMap created`);
       return;
     }
-    if (isExact(existing, bundle.pem)) return;
+    if (isExact(existing, this.#options.dataKey, content)) return;
     // Replace data wholesale (extra keys removed), keep foreign labels and annotations; the
     // resourceVersion makes a concurrent edit fail with 409 and be retried from fresh state.
     const replacement: RawConfigMap = {
@@ -291,15 +290,15 @@ export class TrustBundleDistributor implements Part, LeadershipFollower {
           [MANAGED_BY_LABEL]: MANAGED_BY_VALUE,
         },
       },
-      data: { [ROOT_CERT_KEY]: bundle.pem },
+      data: { [this.#options.dataKey]: content },
     };
     delete replacement.binaryData;
     await this.#limiter.take(this.#loops.signal);
     await this.#write(() =>
       this.#client.requestJson('PUT', `${path}/${existing.name}`, replacement, timeout),
     );
-    this.#metrics.trustBundleWrite('updated');
-    this.#logger.info({ namespace: name }, 'trust bundle ConfigMap repaired');
+    this.#deps.onWrite?.('updated');
+    this.#logger.info({ namespace: name }, `${this.#deps.what} ConfigMap repaired`);
   }
 
   /** Runs a write; a namespace that is being deleted (403/404/409 on create) is not an error. */
@@ -323,12 +322,12 @@ export class TrustBundleDistributor implements Part, LeadershipFollower {
   }
 }
 
-function isExact(configMap: ConfigMapView, pem: string): boolean {
+function isExact(configMap: ConfigMapView, key: string, content: string): boolean {
   const data = configMap.raw.data ?? {};
   const keys = Object.keys(data);
   return (
     keys.length === 1 &&
-    data[ROOT_CERT_KEY] === pem &&
+    data[key] === content &&
     Object.keys(configMap.raw.binaryData ?? {}).length === 0 &&
     configMap.labels[ISTIO_CONFIG_LABEL] === 'true'
   );
