@@ -1,7 +1,9 @@
 /**
  * The gRPC adapter: decodes IstioCertificateRequest and its metadata into domain values, calls
  * {@link CertificateService}, and maps every outcome through `status.ts`. Handlers never throw
- * and never return a promise to grpc-js (which would not await it; STYLE.md "Errors").
+ * and never return a promise to grpc-js (which would not await it; STYLE.md "Errors"), and the
+ * request body is decoded by our own deserializer (`request-codec.ts`), which never throws
+ * either: no input reaches grpc-js' default INTERNAL.
  *
  * @module
  */
@@ -14,6 +16,7 @@ import type { Part, ReadinessCheck } from '../runtime/index.js';
 import type { IstioCertificateRequest__Output } from '../gen/istio/v1/auth/IstioCertificateRequest.js';
 import type { IstioCertificateResponse } from '../gen/istio/v1/auth/IstioCertificateResponse.js';
 import { CERTIFICATE_SERVICE_NAME, loadIstioCaProto } from './proto.js';
+import { decodeWireRequest, type WireRequest } from './request-codec.js';
 import type { CertificateRequest, CertificateService } from './service.js';
 import { toGrpcStatus } from './status.js';
 
@@ -111,10 +114,14 @@ export class CaGrpcServer implements Part {
       'grpc.keepalive_time_ms': 5 * 60 * 1000,
       'grpc.keepalive_timeout_ms': 20 * 1000,
     });
-    const proto = loadIstioCaProto();
-    this.#server.addService(proto.istio.v1.auth.IstioCertificateService.service, {
+    const { CreateCertificate: method } =
+      loadIstioCaProto().istio.v1.auth.IstioCertificateService.service;
+    const definition = {
+      CreateCertificate: { ...method, requestDeserialize: decodeWireRequest },
+    } satisfies grpc.ServiceDefinition;
+    this.#server.addService(definition, {
       CreateCertificate: (
-        call: grpc.ServerUnaryCall<IstioCertificateRequest__Output, IstioCertificateResponse>,
+        call: grpc.ServerUnaryCall<WireRequest, IstioCertificateResponse>,
         callback: grpc.sendUnaryData<IstioCertificateResponse>,
       ) => {
         // Every call received is counted until answered, so that a drain can say what it did.
@@ -131,14 +138,18 @@ export class CaGrpcServer implements Part {
 
   #handle(
     service: CertificateService,
-    call: grpc.ServerUnaryCall<IstioCertificateRequest__Output, IstioCertificateResponse>,
+    call: grpc.ServerUnaryCall<WireRequest, IstioCertificateResponse>,
     callback: grpc.sendUnaryData<IstioCertificateResponse>,
   ): void {
     // The listener is bound with TLS credentials only, so every call arrived over TLS (istiod
     // treats a plaintext peer as unauthenticated; we never accept one).
     let request: CertificateRequest;
     try {
-      request = decodeRequest(call.request);
+      if (call.request.kind === 'undecodable') {
+        // INVALID_ARGUMENT, which no Istio client retries: a broken client fails fast.
+        throw new InvalidRequestError('ERR_REQUEST_INVALID', call.request.reason);
+      }
+      request = decodeRequest(call.request.request);
     } catch (error) {
       service.refuse(error);
       callback(toGrpcStatus(error));
