@@ -79,6 +79,9 @@ export const ERROR_CATALOGUE = {
   ERR_VALIDITY_EMPTY: { kind: 'internal' },
   ERR_SIGNING_FAILED: { kind: 'internal' },
   ERR_INTERNAL: { kind: 'internal' },
+  // --- Hardening (#13) ---
+  // A rate limit (per identity or per replica) is exhausted: the client retries with backoff.
+  ERR_RATE_LIMITED: { kind: 'unavailable' },
 } as const satisfies Readonly<Record<string, CatalogueEntry>>;
 
 /** Stable error codes. */

@@ -360,6 +360,49 @@ describe('CreateCertificate server-side limits', () => {
     }
   });
 
+  it('UNAVAILABLE ERR_RATE_LIMITED for a crash-looping identity, while the rest of the mesh is served', async () => {
+    const harness = await startHarness({
+      rateLimits: {
+        perIdentityPerSecond: 1,
+        perIdentityBurst: 5,
+        globalPerSecond: 0,
+        globalBurst: 0,
+        maxIdentities: 100,
+      },
+    });
+    try {
+      const looping = await csrFor(ME);
+      const client = harness.client();
+      const outcomes = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          client.createCertificate({ csrPem: looping.csrPem, token: 'default/app' }).then(
+            () => 'OK',
+            (error: unknown) =>
+              `${Status[(error as ServiceError).code]}: ${(error as ServiceError).details}`,
+          ),
+        ),
+      );
+      expect(outcomes.filter((outcome) => outcome === 'OK')).toHaveLength(5);
+      expect(new Set(outcomes.filter((outcome) => outcome !== 'OK'))).toEqual(
+        new Set([
+          'UNAVAILABLE: rate limited: too many certificate requests for this identity, retry later',
+        ]),
+      );
+      const other = await csrFor('spiffe://cluster.local/ns/default/sa/other');
+      await expect(
+        client.createCertificate({ csrPem: other.csrPem, token: 'default/other' }),
+      ).resolves.toHaveLength(3);
+      const { body } = await harness.metrics.exposition();
+      expect(body).toContain('meshca_rate_limited_total{scope="identity"} 15');
+      expect(body).toContain('meshca_rate_limited_total{scope="global"} 0');
+      expect(body).toContain(
+        'meshca_certificate_requests_total{outcome="unavailable",reason="ERR_RATE_LIMITED"} 15',
+      );
+    } finally {
+      await harness.stop();
+    }
+  });
+
   it('INTERNAL when the CA has expired', async () => {
     const harness = await startHarness({
       ttlClock: new FixedClock(new Date('2099-01-01T00:00:00Z')),

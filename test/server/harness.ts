@@ -21,7 +21,8 @@ import {
 } from '../../src/csr/index.js';
 import { workloadSpiffeId } from '../../src/identity/index.js';
 import { IssuanceObservers, RequestLogObserver } from '../../src/events/index.js';
-import { CaMetrics, IssuanceMetricsObserver } from '../../src/metrics/index.js';
+import { CaMetrics, IssuanceMetricsObserver, LimitMetrics } from '../../src/metrics/index.js';
+import { IssuanceRateLimiter, type RateLimitOptions } from '../../src/limits/index.js';
 import { TtlPolicy } from '../../src/policy/index.js';
 import { CaGrpcServer, CertificateService, ServingCertificate } from '../../src/server/index.js';
 import { createTestPki, type TestPki } from '../support/pki.js';
@@ -56,6 +57,8 @@ export interface HarnessOptions {
   readonly impersonation?: ImpersonationAuthorizer;
   readonly ttlClock?: Clock;
   readonly installCa?: boolean;
+  /** Rate limits (none by default), counted in the harness's metrics. */
+  readonly rateLimits?: RateLimitOptions;
 }
 
 /** A running harness. */
@@ -86,6 +89,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     {
       authenticator,
       impersonation: options.impersonation,
+      limiter:
+        options.rateLimits === undefined
+          ? undefined
+          : new IssuanceRateLimiter(options.rateLimits, new LimitMetrics(metrics.registry)),
       csrValidator: new CsrValidator(DEFAULT_KEY_POLICY),
       decider: new TtlPolicy({
         defaultTtlSeconds: 86400,
