@@ -17,6 +17,7 @@ import type { IstioCertificateRequest__Output } from '../gen/istio/v1/auth/Istio
 import type { IstioCertificateResponse } from '../gen/istio/v1/auth/IstioCertificateResponse.js';
 import { CERTIFICATE_SERVICE_NAME, loadIstioCaProto } from './proto.js';
 import { decodeWireRequest, type WireRequest } from './request-codec.js';
+import { grpcServerLimits } from './transport-limits.js';
 import type { CertificateRequest, CertificateService } from './service.js';
 import { toGrpcStatus } from './status.js';
 
@@ -104,11 +105,8 @@ export class CaGrpcServer implements Part {
     this.#options = options;
     this.#logger = logger;
     this.#server = new grpc.Server({
-      // A CSR is a few KiB and never more than 64 KiB (csr/parse.ts): larger messages are
-      // refused before they are buffered. Streams per connection are bounded too: a proxy makes
-      // one call at a time.
-      'grpc.max_receive_message_length': 72 * 1024,
-      'grpc.max_concurrent_streams': 256,
+      // Message sizes and streams per connection (transport-limits.ts).
+      ...grpcServerLimits(),
       // Detect dead peers; clients' own 30 s pings are always welcome (grpc-js enforces no
       // minimum ping interval, so istio-agent and ztunnel keepalives never earn a GOAWAY).
       'grpc.keepalive_time_ms': 5 * 60 * 1000,

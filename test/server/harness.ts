@@ -35,19 +35,24 @@ export class FakeAuthenticator implements Authenticator {
 
   authenticate(credentials: RequestCredentials, signal: AbortSignal): Promise<Caller> {
     if (this.behaviour) return this.behaviour(credentials, signal);
-    const token = credentials.authorization[0]?.replace(/^Bearer /, '') ?? '';
-    const [namespace = '', serviceAccount = ''] = token.split('/');
-    return Promise.resolve({
-      namespace,
-      serviceAccount,
-      podName: undefined,
-      podUid: undefined,
-      expiresAt: undefined,
-      identity: workloadSpiffeId('cluster.local', namespace, serviceAccount),
-      clusterId: 'Kubernetes',
-      method: 'jwt',
-    });
+    return Promise.resolve(tokenCaller(credentials));
   }
+}
+
+/** The caller a `Bearer ns/sa` token names (what {@link FakeAuthenticator} does by default). */
+export function tokenCaller(credentials: RequestCredentials): Caller {
+  const token = credentials.authorization[0]?.replace(/^Bearer /, '') ?? '';
+  const [namespace = '', serviceAccount = ''] = token.split('/');
+  return {
+    namespace,
+    serviceAccount,
+    podName: undefined,
+    podUid: undefined,
+    expiresAt: undefined,
+    identity: workloadSpiffeId('cluster.local', namespace, serviceAccount),
+    clusterId: 'Kubernetes',
+    method: 'jwt',
+  };
 }
 
 /** Options of {@link startHarness}. */
