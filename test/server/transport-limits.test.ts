@@ -3,7 +3,7 @@
  * message sizes (plain and compressed), the header list (bytes and fields), streams per
  * connection and the handshake timeout. Past every limit the connection stays usable.
  */
-import { status as Status } from '@grpc/grpc-js';
+import { compressionAlgorithms, status as Status } from '@grpc/grpc-js';
 import { connect, type Socket } from 'node:net';
 import { TRANSPORT_LIMITS } from '../../src/server/index.js';
 import { removeTempDirs } from '../support/tmp.js';
@@ -47,7 +47,7 @@ describe('transport limits', () => {
 
   it('bounds a compressed message by its decompressed size', async () => {
     const gzip = new RawCaClient(`localhost:${harness.port}`, harness.pki.files.rootCertPem, {
-      'grpc.default_compression_algorithm': 2, // gzip
+      'grpc.default_compression_algorithm': compressionAlgorithms.gzip,
     });
     try {
       // A few KiB on the wire, 1 MiB once inflated.
