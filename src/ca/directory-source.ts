@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { BackgroundLoops, type Part, type ReadinessCheck } from '../runtime/index.js';
 import { sleep } from '../util/index.js';
@@ -69,10 +68,7 @@ export class DirectoryCaSource implements Part {
         // Also offers again material refused for now: the same bytes count as a new offer then.
         this.#reloader.offer(await readCaDirectory(dir), dir);
       } catch (error) {
-        this.#logger.error(
-          { dir, err: errorMessage(error) },
-          'cannot read the CA directory; keeping the current material',
-        );
+        this.#reloader.unreadable(dir, error);
       }
     }
   }
