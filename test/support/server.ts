@@ -9,14 +9,20 @@ import { loadConfig } from '../../src/config/index.js';
 import { issueDevToken } from '../../src/devmode/index.js';
 import { systemClock } from '../../src/clock.js';
 import type { Logger } from '../../src/logger.js';
+import { captureLog } from './log-capture.js';
 import { tempDir } from './tmp.js';
 
-/** A logger whose output is kept in memory, so tests can assert on what is (not) logged. */
+/**
+ * A logger whose output is kept in memory, so tests can assert on what is (not) logged; every
+ * line also goes to the run's secret scan (`log-capture.ts`).
+ */
 export function memoryLogger(): { readonly logger: Logger; readonly lines: () => string[] } {
   const chunks: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, callback) {
-      chunks.push(chunk.toString('utf8'));
+      const text = chunk.toString('utf8');
+      chunks.push(text);
+      captureLog(text);
       callback();
     },
   });
