@@ -26,6 +26,7 @@ import { IssuanceRateLimiter, type RateLimitOptions } from '../../src/limits/ind
 import { TtlPolicy } from '../../src/policy/index.js';
 import { CaGrpcServer, CertificateService, ServingCertificate } from '../../src/server/index.js';
 import { createTestPki, type TestPki } from '../support/pki.js';
+import type { Logger } from '../../src/logger.js';
 import { memoryLogger } from '../support/server.js';
 
 /** An authenticator that accepts `Bearer ns/sa` tokens, or behaves as a test says. */
@@ -62,6 +63,8 @@ export interface HarnessOptions {
   readonly impersonation?: ImpersonationAuthorizer;
   readonly ttlClock?: Clock;
   readonly installCa?: boolean;
+  /** Where logs go (default: kept in memory for `logs()`, and captured for the secret scan). */
+  readonly logger?: Logger;
   /** Rate limits (none by default), counted in the harness's metrics. */
   readonly rateLimits?: RateLimitOptions;
 }
@@ -89,7 +92,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     options.installCa === false ? new CertificateAuthority({ verifyIssued: true }) : authority;
   const authenticator = new FakeAuthenticator();
   const metrics = new CaMetrics({ collectProcessMetrics: false });
-  const { logger, lines } = memoryLogger();
+  const memory = memoryLogger();
+  const logger = options.logger ?? memory.logger;
+  const lines = memory.lines;
   const service = new CertificateService(
     {
       authenticator,

@@ -30,6 +30,20 @@ export function memoryLogger(): { readonly logger: Logger; readonly lines: () =>
   return { logger, lines: () => chunks.join('').split('\n').filter(Boolean) };
 }
 
+/**
+ * A logger whose lines go only to the run's secret scan: for long runs (the fuzz) whose logs
+ * would otherwise pile up in memory.
+ */
+export function captureLogger(): Logger {
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      captureLog(chunk.toString('utf8'));
+      callback();
+    },
+  });
+  return pino({ level: 'debug' }, sink);
+}
+
 /** A running development-mode meshca. */
 export interface DevServer {
   readonly server: RunningServer;
