@@ -14,8 +14,6 @@ import { generateKeyPairSync, createPrivateKey, createPublicKey, randomInt } fro
 import { readFileSync } from 'node:fs';
 import { connect as http2Connect, type ClientHttp2Session } from 'node:http2';
 import { connect as netConnect } from 'node:net';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { status as Status } from '@grpc/grpc-js';
 import {
   CachingTokenVerifier,
@@ -33,6 +31,7 @@ import {
 import { MAX_CLIENT_MESSAGE_BYTES } from '../../src/errors.js';
 import { TRANSPORT_LIMITS } from '../../src/server/index.js';
 import { forgeCsrDer, forgeKey } from '../support/csr-forge.js';
+import { memoryAfterGc, type MemoryReading } from '../support/memory.js';
 import { captureLogger } from '../support/server.js';
 import { removeTempDirs, tempDir } from '../support/tmp.js';
 import { RawCaClient } from '../support/wire.js';
@@ -117,12 +116,6 @@ function quotesMoreThan(text: string, probe: string, min: number): boolean {
     if (probe.includes(text.slice(start, start + min + 1))) return true;
   }
   return false;
-}
-
-/** `global.gc`, exposed at run time (Jest does not pass --expose-gc to its workers). */
-function forcedGc(): () => void {
-  setFlagsFromString('--expose_gc');
-  return runInNewContext('gc') as () => void;
 }
 
 describe(`hostile input, fuzzed (seed ${SEED}, ${CASES} cases; replay with FUZZ_SEED=${SEED})`, () => {
@@ -215,15 +208,9 @@ describe(`hostile input, fuzzed (seed ${SEED}, ${CASES} cases; replay with FUZZ_
       const valid = validCase(context);
       const failures: string[] = [];
       const tally = new Map<string, number>();
-      const gc = forcedGc();
-      let baseline: { heap: number; external: number; rss: number } | undefined;
-      let middle: { heap: number; external: number; rss: number } | undefined;
-      const measure = (): { heap: number; external: number; rss: number } => {
-        gc();
-        gc();
-        const usage = process.memoryUsage();
-        return { heap: usage.heapUsed, external: usage.external, rss: usage.rss };
-      };
+      let baseline: MemoryReading | undefined;
+      let middle: MemoryReading | undefined;
+      const measure = memoryAfterGc;
 
       // Connections that send half a ClientHello and wait: the server must close each one.
       const stalled: Promise<number>[] = [];
