@@ -16,7 +16,7 @@ import type { Part, ReadinessCheck } from '../runtime/index.js';
 import type { IstioCertificateRequest__Output } from '../gen/istio/v1/auth/IstioCertificateRequest.js';
 import type { IstioCertificateResponse } from '../gen/istio/v1/auth/IstioCertificateResponse.js';
 import { CERTIFICATE_SERVICE_NAME, loadIstioCaProto } from './proto.js';
-import { decodeWireRequest, type WireRequest } from './request-codec.js';
+import { RequestDecoder, type WireRequest } from './request-codec.js';
 import { grpcServerLimits } from './transport-limits.js';
 import type { CertificateRequest, CertificateService } from './service.js';
 import { toGrpcStatus } from './status.js';
@@ -115,7 +115,7 @@ export class CaGrpcServer implements Part {
     const { CreateCertificate: method } =
       loadIstioCaProto().istio.v1.auth.IstioCertificateService.service;
     const definition = {
-      CreateCertificate: { ...method, requestDeserialize: decodeWireRequest },
+      CreateCertificate: { ...method, requestDeserialize: new RequestDecoder().decode },
     } satisfies grpc.ServiceDefinition;
     this.#server.addService(definition, {
       CreateCertificate: (

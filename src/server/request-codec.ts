@@ -11,8 +11,9 @@
  *   to `null`, which protobufjs' `toObject` dereferences (a TypeError). Go's protobuf, which
  *   istiod uses, decodes the same entry as key "" and an empty `Value` (no kind set).
  *
- * This decoder never throws: bytes that are not a well-formed request (`wire-check.ts`) become an {@link UndecodableRequest} the
- * handler answers with INVALID_ARGUMENT `ERR_REQUEST_INVALID`; a map entry without a value gets
+ * This decoder never throws: bytes that are not a well-formed request (`wire-check.ts`) become
+ * an {@link UndecodableRequest} the handler answers with INVALID_ARGUMENT `ERR_REQUEST_INVALID`;
+ * a map entry without a value gets
  * an empty `Value`, as in Go, so metadata keys meshca does not read are ignored whatever they hold
  * (istiod ignores them too). The output has exactly the shape proto-loader gives (`proto.ts`
  * options), so the generated types describe it.
@@ -43,17 +44,6 @@ export type WireRequest = DecodedRequest | UndecodableRequest;
 
 const CA_PROTO = fileURLToPath(new URL('../../proto/istio/v1/auth/ca.proto', import.meta.url));
 
-/** The message types, loaded once; google/protobuf/struct.proto is bundled with protobufjs. */
-function loadTypes(): { request: protobuf.Type; value: protobuf.Type } {
-  const root = protobuf.loadSync(CA_PROTO);
-  return {
-    request: root.lookupType('istio.v1.auth.IstioCertificateRequest'),
-    value: root.lookupType('google.protobuf.Value'),
-  };
-}
-
-let types: ReturnType<typeof loadTypes> | undefined;
-
 /** protobufjs' `toObject` options, the ones proto-loader passes (`proto.ts`). */
 const TO_OBJECT: protobuf.IConversionOptions = {
   longs: String,
@@ -71,46 +61,57 @@ interface ValueMessage {
   listValue?: { values?: (ValueMessage | null)[] } | null;
 }
 
-/**
- * Decodes one request body. Never throws.
- *
- * @param bytes The gRPC message, as grpc-js hands it to `requestDeserialize`.
- */
-export function decodeWireRequest(bytes: Buffer): WireRequest {
-  // Go's strictness first (wire types, lengths, UTF-8, nesting); protobufjs is lenient.
-  const malformed = checkRequestWire(bytes);
-  if (malformed !== undefined) {
-    return {
-      kind: 'undecodable',
-      reason: `request body is not an IstioCertificateRequest: ${malformed}`,
-    };
+/** Decodes request bodies; `decode` is the service's `requestDeserialize`. */
+export class RequestDecoder {
+  readonly #request: protobuf.Type;
+  readonly #value: protobuf.Type;
+
+  /** Loads the message types (google/protobuf/struct.proto is bundled with protobufjs). */
+  constructor() {
+    const root = protobuf.loadSync(CA_PROTO);
+    this.#request = root.lookupType('istio.v1.auth.IstioCertificateRequest');
+    this.#value = root.lookupType('google.protobuf.Value');
   }
-  types ??= loadTypes();
-  const { request, value } = types;
-  let message: protobuf.Message & { metadata?: StructMessage | null };
-  try {
-    message = request.decode(bytes);
-  } catch (error) {
-    // Not expected after the wire check; protobufjs' reader messages are short and fixed
-    // ("index out of range: 12 + 4 > 13").
-    return {
-      kind: 'undecodable',
-      reason: `request body is not an IstioCertificateRequest: ${errorMessage(error)}`,
-    };
-  }
-  const metadata = message.metadata;
-  if (metadata !== null && metadata !== undefined) {
-    fillEmptyValues(metadata, () => value.create() as ValueMessage);
-  }
-  try {
-    return {
-      kind: 'decoded',
-      request: request.toObject(message, TO_OBJECT) as IstioCertificateRequest__Output,
-    };
-  } catch (error) {
-    // Not expected once the nulls are filled; kept so that the promise "never throws" holds.
-    return { kind: 'undecodable', reason: `request cannot be converted: ${errorMessage(error)}` };
-  }
+
+  /**
+   * Decodes one request body. Never throws.
+   *
+   * @param bytes The gRPC message, as grpc-js hands it to `requestDeserialize`.
+   */
+  readonly decode = (bytes: Buffer): WireRequest => {
+    // Go's strictness first (wire types, lengths, UTF-8, nesting); protobufjs is lenient.
+    const malformed = checkRequestWire(bytes);
+    if (malformed !== undefined) {
+      return {
+        kind: 'undecodable',
+        reason: `request body is not an IstioCertificateRequest: ${malformed}`,
+      };
+    }
+    let message: protobuf.Message & { metadata?: StructMessage | null };
+    try {
+      message = this.#request.decode(bytes);
+    } catch (error) {
+      // Not expected after the wire check; protobufjs' reader messages are short and fixed
+      // ("index out of range: 12 + 4 > 13").
+      return {
+        kind: 'undecodable',
+        reason: `request body is not an IstioCertificateRequest: ${errorMessage(error)}`,
+      };
+    }
+    const metadata = message.metadata;
+    if (metadata !== null && metadata !== undefined) {
+      fillEmptyValues(metadata, () => this.#value.create() as ValueMessage);
+    }
+    try {
+      return {
+        kind: 'decoded',
+        request: this.#request.toObject(message, TO_OBJECT) as IstioCertificateRequest__Output,
+      };
+    } catch (error) {
+      // Not expected once the nulls are filled; kept so that "never throws" holds.
+      return { kind: 'undecodable', reason: `request cannot be converted: ${errorMessage(error)}` };
+    }
+  };
 }
 
 /**

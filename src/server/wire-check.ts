@@ -60,6 +60,15 @@ const SCHEMAS: Readonly<Record<MessageName, Readonly<Record<number, FieldRule>>>
   list: { 1: { wire: LEN, content: 'value' } },
 };
 
+/** How each message is named in a reason. */
+const LABELS: Readonly<Record<MessageName, string>> = {
+  request: 'the request',
+  struct: 'metadata',
+  entry: 'a metadata entry',
+  value: 'a metadata value',
+  list: 'a metadata list',
+};
+
 /** Nesting counts structs and lists, the messages that can recurse. */
 const NESTING: ReadonlySet<MessageName> = new Set(['struct', 'list']);
 
@@ -103,7 +112,9 @@ function checkMessage(
     if (field === 0 || tag >> 3n > 0x1fffffffn) throw new WireError('invalid field number');
     const rule = schema[field];
     if (rule !== undefined && rule.wire !== wire) {
-      throw new WireError(`field ${field} of ${name} has wire type ${wire}, not ${rule.wire}`);
+      throw new WireError(
+        `field ${field} of ${LABELS[name]} has wire type ${wire}, not ${rule.wire}`,
+      );
     }
     position = afterTag;
     switch (wire) {
@@ -125,7 +136,7 @@ function checkMessage(
             try {
               UTF8.decode(bytes.subarray(afterLength, contentEnd));
             } catch {
-              throw new WireError(`a string of ${name} is not valid UTF-8`);
+              throw new WireError(`a string in ${LABELS[name]} is not valid UTF-8`);
             }
           } else {
             checkMessage(bytes, afterLength, contentEnd, rule.content, level);

@@ -1,5 +1,7 @@
 import { loadIstioCaProto } from '../../src/server/index.js';
-import { decodeWireRequest } from '../../src/server/request-codec.js';
+import { RequestDecoder } from '../../src/server/request-codec.js';
+
+const decodeWireRequest = new RequestDecoder().decode;
 import { MAX_METADATA_DEPTH } from '../../src/server/wire-check.js';
 import { lengthDelimited, requestBody, struct, structEntry, value } from '../support/wire.js';
 
