@@ -8,8 +8,15 @@
  *  4. A restart storm against a real `meshca serve` process: thousands of distinct workloads
  *     asking at once, then renewing; throughput, latency percentiles, probe latency during the
  *     storm, and the server's memory.
+ *  5. The ledger recorder: the cost of observing an event, and the writer's rate into SQLite.
+ *  6. Rogue-CA discovery: a scan of 5,000 Secrets in a real kube-apiserver (bench/discovery.ts).
+ *  7. A policy decision with the example policies (bench/policy.ts).
+ *  8. Scale (bench/perf/): meshca against its own ceilings in one run — the openssl crypto
+ *     ceiling, a bare grpc-js server, steady and open-loop load, a herd of proxies — with
+ *     governance off and on.
  *
- * Sizes scale with BENCH_SCALE (default 1); BENCH_ONLY=csr,signing,tokens,storm picks sections;
+ * Sizes scale with BENCH_SCALE (default 1); BENCH_ONLY=csr,signing,tokens,storm,ledger,discovery,
+ * policy,scale picks sections; `--json` prints every section's figures as JSON on the last line;
  * BENCH_SERVER_NODE_OPTIONS passes flags to the server process (e.g. --cpu-prof).
  */
 import { spawn } from 'node:child_process';
@@ -42,6 +49,10 @@ import {
 } from '../src/devmode/index.js';
 import { workloadSpiffeId } from '../src/identity/index.js';
 import { GENERAL_NAME_URI, OID_SUBJECT_ALT_NAME, createCryptoEngine } from '../src/asn1/index.js';
+import { ledgerBench } from './ledger.js';
+import { discovery } from './discovery.js';
+import { scaleSection } from './perf/section.js';
+import { policyBench } from './policy.js';
 
 const SCALE = Number(process.env['BENCH_SCALE'] ?? '1');
 const n = (count: number): number => Math.max(1, Math.round(count * SCALE));
@@ -386,14 +397,27 @@ async function main(): Promise<void> {
     );
     out();
     const only = process.env['BENCH_ONLY']?.split(',');
-    const sections: [string, () => Promise<void>][] = [
+    // A section may return its figures; `--json` prints them all on the last line.
+    const sections: [string, () => Promise<unknown>][] = [
       ['csr', csrValidation],
       ['signing', signing],
       ['tokens', () => tokens(stateDir)],
       ['storm', () => storm(stateDir)],
+      ['ledger', () => ledgerBench(stateDir, n(20_000), out)],
+      ['discovery', () => discovery(out, n(5000))],
+      ['policy', () => policyBench(out, n(100_000))],
+      ['scale', () => scaleSection(SCALE, out)],
     ];
+    const figures: Record<string, unknown> = {};
     for (const [name, section] of sections) {
-      if (only === undefined || only.includes(name)) await section();
+      if (only !== undefined && !only.includes(name)) continue;
+      const result = await section();
+      if (result !== undefined) figures[name] = result;
+    }
+    if (process.argv.includes('--json')) {
+      process.stdout.write(
+        `${JSON.stringify({ node: process.version, scale: SCALE, ...figures })}\n`,
+      );
     }
   } finally {
     rmSync(stateDir, { recursive: true, force: true });

@@ -65,6 +65,9 @@ export const ERROR_CATALOGUE = {
   ERR_CSR_SIGNATURE_ALGORITHM: { kind: 'invalid' },
   ERR_CSR_SIGNATURE: { kind: 'invalid' },
   ERR_IDENTITY_INVALID: { kind: 'invalid' },
+  // Operator input read at start-up or by `meshca scan` (never a caller's).
+  ERR_DISCOVERY_ALLOWLIST_INVALID: { kind: 'invalid' },
+  ERR_DISCOVERY_APPROVED_ROOTS_INVALID: { kind: 'invalid' },
   // Authorization: the client sees the message, which names the rule.
   ERR_CSR_IDENTITY_NOT_OWNED: { kind: 'denied' },
   ERR_POLICY_DENIED: { kind: 'denied' },
@@ -74,11 +77,17 @@ export const ERROR_CATALOGUE = {
   ERR_TOKEN_REVIEW_UNAVAILABLE: { kind: 'unavailable' },
   ERR_DEADLINE: { kind: 'unavailable' },
   ERR_OVERLOADED: { kind: 'unavailable' },
+  /** A policy fact cannot be known now (a cache loading, the API server unreachable). */
+  ERR_POLICY_UNAVAILABLE: { kind: 'unavailable' },
+  /** The ledger cannot record and its spool is full, with `ledgerSpoolFull: fail-closed`. */
+  ERR_LEDGER_UNAVAILABLE: { kind: 'unavailable' },
   // Server-side failures that a retry will not fix by itself.
   ERR_CA_EXPIRED: { kind: 'internal' },
   ERR_VALIDITY_EMPTY: { kind: 'internal' },
   ERR_SIGNING_FAILED: { kind: 'internal' },
   ERR_INTERNAL: { kind: 'internal' },
+  /** The ledger database was migrated by a newer meshca. */
+  ERR_LEDGER_SCHEMA: { kind: 'internal' },
   // --- Hardening (#13) ---
   // A rate limit (per identity or per replica) is exhausted: the client retries with backoff.
   ERR_RATE_LIMITED: { kind: 'unavailable' },

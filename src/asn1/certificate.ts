@@ -11,6 +11,8 @@ import * as pkijs from 'pkijs';
 import {
   OID_BASIC_CONSTRAINTS,
   OID_KEY_USAGE,
+  OID_RSASSA_PSS,
+  OID_SHA1,
   OID_SUBJECT_KEY_IDENTIFIER,
   KEY_USAGE_KEY_CERT_SIGN,
 } from './oids.js';
@@ -37,6 +39,13 @@ export interface ParsedCertificate {
   readonly selfSigned: boolean;
   /** Lower-case hex SHA-256 of the DER, the fingerprint used in logs, metrics and the ledger. */
   readonly sha256: string;
+  /** The outer signatureAlgorithm (RFC 5280 §4.1.1.2), e.g. `OID_SHA256_WITH_RSA`. */
+  readonly signatureAlgorithmOid: string;
+  /**
+   * For RSASSA-PSS signatures, the hash named in its parameters (SHA-1 when they omit it,
+   * RFC 4055 §3.1); `undefined` for every other algorithm, whose OID names its hash.
+   */
+  readonly pssHashOid: string | undefined;
 }
 
 /**
@@ -84,7 +93,22 @@ export function parseCertificateDer(der: Buffer): ParsedCertificate {
     notAfter: new Date(x509.validTo),
     selfSigned: x509.checkIssued(x509) && x509.verify(x509.publicKey),
     sha256: createHash('sha256').update(der).digest('hex'),
+    signatureAlgorithmOid: cert.signatureAlgorithm.algorithmId,
+    pssHashOid:
+      cert.signatureAlgorithm.algorithmId === OID_RSASSA_PSS
+        ? pssHash(cert.signatureAlgorithm.algorithmParams)
+        : undefined,
   };
+}
+
+/** The hashAlgorithm of RSASSA-PSS-params; SHA-1 when absent or unreadable (RFC 4055 §3.1). */
+function pssHash(params: unknown): string {
+  if (params === undefined) return OID_SHA1;
+  try {
+    return new pkijs.RSASSAPSSParams({ schema: params }).hashAlgorithm.algorithmId;
+  } catch {
+    return OID_SHA1;
+  }
 }
 
 /**

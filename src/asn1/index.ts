@@ -25,8 +25,28 @@ export {
   OID_BASIC_CONSTRAINTS,
   OID_CERTIFICATE_POLICIES,
   OID_CRL_DISTRIBUTION_POINTS,
+  OID_CRL_NUMBER,
+  OID_CRL_REASON,
   OID_CURVE_P256,
   OID_CURVE_P384,
+  OID_DSA,
+  OID_DSA_WITH_SHA1,
+  OID_DSA_WITH_SHA256,
+  OID_ED25519,
+  OID_ED448,
+  OID_ECDSA_WITH_SHA1,
+  OID_ECDSA_WITH_SHA224,
+  OID_MD2_WITH_RSA,
+  OID_MD4_WITH_RSA,
+  OID_MD5_WITH_RSA,
+  OID_RSASSA_PSS,
+  OID_SHA1,
+  OID_SHA1_WITH_RSA,
+  OID_SHA224,
+  OID_SHA224_WITH_RSA,
+  OID_SHA256,
+  OID_SHA384,
+  OID_SHA512,
   OID_EC_PUBLIC_KEY,
   OID_ECDSA_WITH_SHA256,
   OID_ECDSA_WITH_SHA384,
@@ -64,6 +84,7 @@ export {
 export type { PemBlock } from './pem.js';
 export {
   PEM_CERTIFICATE,
+  PEM_CRL,
   PEM_CERTIFICATE_REQUEST,
   PEM_CERTIFICATE_REQUEST_LEGACY,
   decodePem,
@@ -71,6 +92,7 @@ export {
 } from './pem.js';
 export type { ParsedCertificate } from './certificate.js';
 export { parseCertificateDer, parseCertificatesPem } from './certificate.js';
+export { readCertificateDer } from './certificate-reader.js';
 export { createCryptoEngine } from './crypto-engine.js';
 export type { NameAttribute } from './name.js';
 export { buildName } from './name.js';

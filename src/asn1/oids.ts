@@ -14,6 +14,9 @@ export const OID_NAME_CONSTRAINTS = '2.5.29.30';
 export const OID_CRL_DISTRIBUTION_POINTS = '2.5.29.31';
 export const OID_CERTIFICATE_POLICIES = '2.5.29.32';
 export const OID_AUTHORITY_KEY_IDENTIFIER = '2.5.29.35';
+/** RFC 5280 §5.2.3 cRLNumber and §5.3.1 reasonCode. */
+export const OID_CRL_NUMBER = '2.5.29.20';
+export const OID_CRL_REASON = '2.5.29.21';
 export const OID_EXT_KEY_USAGE = '2.5.29.37';
 
 // RFC 5280 §4.2.1.12: key purposes.
@@ -32,6 +35,9 @@ export const OID_RSA_ENCRYPTION = '1.2.840.113549.1.1.1';
 export const OID_EC_PUBLIC_KEY = '1.2.840.10045.2.1';
 export const OID_CURVE_P256 = '1.2.840.10045.3.1.7';
 export const OID_CURVE_P384 = '1.3.132.0.34';
+export const OID_DSA = '1.2.840.10040.4.1';
+export const OID_ED25519 = '1.3.101.112';
+export const OID_ED448 = '1.3.101.113';
 
 // RFC 4055 / RFC 5758: signature algorithms.
 export const OID_SHA256_WITH_RSA = '1.2.840.113549.1.1.11';
@@ -40,6 +46,27 @@ export const OID_SHA512_WITH_RSA = '1.2.840.113549.1.1.13';
 export const OID_ECDSA_WITH_SHA256 = '1.2.840.10045.4.3.2';
 export const OID_ECDSA_WITH_SHA384 = '1.2.840.10045.4.3.3';
 export const OID_ECDSA_WITH_SHA512 = '1.2.840.10045.4.3.4';
+
+// Signature algorithms meshca never writes but must recognise in certificates it finds (rogue-CA
+// discovery): the broken hashes of RFC 3279 §2.2 and RFC 8017 Appendix A.2.4, the SHA-224 ones of
+// RFC 4055 / RFC 5758, RSASSA-PSS (RFC 4055 §3.1, hash in its parameters) and EdDSA (RFC 8410 §3).
+export const OID_MD2_WITH_RSA = '1.2.840.113549.1.1.2';
+export const OID_MD4_WITH_RSA = '1.2.840.113549.1.1.3';
+export const OID_MD5_WITH_RSA = '1.2.840.113549.1.1.4';
+export const OID_SHA1_WITH_RSA = '1.2.840.113549.1.1.5';
+export const OID_RSASSA_PSS = '1.2.840.113549.1.1.10';
+export const OID_SHA224_WITH_RSA = '1.2.840.113549.1.1.14';
+export const OID_ECDSA_WITH_SHA1 = '1.2.840.10045.4.1';
+export const OID_ECDSA_WITH_SHA224 = '1.2.840.10045.4.3.1';
+export const OID_DSA_WITH_SHA1 = '1.2.840.10040.4.3';
+export const OID_DSA_WITH_SHA256 = '2.16.840.1.101.3.4.3.2';
+
+// Hash algorithms (RFC 3279 §2.1, RFC 5754 §2), as they appear in RSASSA-PSS parameters.
+export const OID_SHA1 = '1.3.14.3.2.26';
+export const OID_SHA224 = '2.16.840.1.101.3.4.2.4';
+export const OID_SHA256 = '2.16.840.1.101.3.4.2.1';
+export const OID_SHA384 = '2.16.840.1.101.3.4.2.2';
+export const OID_SHA512 = '2.16.840.1.101.3.4.2.3';
 
 /** RFC 5280 §4.2.1.6: the context-specific tag of each GeneralName choice. */
 export const GENERAL_NAME_OTHER_NAME = 0;

@@ -70,6 +70,8 @@ export function encodePem(label: string, der: Uint8Array): string {
 
 /** Label of X.509 certificates (RFC 7468 §5). */
 export const PEM_CERTIFICATE = 'CERTIFICATE';
+/** Label of certificate revocation lists (RFC 7468 §6). */
+export const PEM_CRL = 'X509 CRL';
 /** Label of PKCS#10 requests (RFC 7468 §7); `NEW CERTIFICATE REQUEST` is a legacy alias. */
 export const PEM_CERTIFICATE_REQUEST = 'CERTIFICATE REQUEST';
 export const PEM_CERTIFICATE_REQUEST_LEGACY = 'NEW CERTIFICATE REQUEST';

@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
 import { MeshCaError, UnavailableError } from '../errors.js';
@@ -86,7 +86,7 @@ export class CachingTokenVerifier implements TokenVerifier {
   }
 
   async verify(token: string, signal: AbortSignal): Promise<ServiceAccountToken> {
-    const key = createHash('sha256').update(token).digest('base64url');
+    const key = hash('sha256', token, 'base64url');
     const cached = this.#cache.get(key);
     if (cached) {
       if (!cached.ok) {

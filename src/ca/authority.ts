@@ -44,6 +44,8 @@ export class SigningAuthority {
   readonly #options: SigningOptions;
   /** `X509Certificate.publicKey` builds a new KeyObject on every access: keep one. */
   readonly #issuerKey: KeyObject;
+  /** Certificate shapes (see {@link shapeOf}) that parsed correctly under this material. */
+  readonly #verifiedShapes = new Set<string>();
 
   constructor(material: CaMaterial, options: SigningOptions) {
     this.material = material;
@@ -76,7 +78,8 @@ export class SigningAuthority {
     const { tbs, serialHex } = this.#template.build(fields);
     const signature = await signAsync(this.#template.digest, tbs, this.material.signingKey);
     const der = assembleCertificate(tbs, this.#template.algorithmIdentifier, signature);
-    if (this.#options.verifyIssued) await this.#verify(der, tbs, signature);
+    if (this.#options.verifyIssued)
+      await this.#verify(der, tbs, signature, shapeOf(der, tbs, fields));
     return {
       der,
       pem: encodePem(PEM_CERTIFICATE, der),
@@ -90,19 +93,29 @@ export class SigningAuthority {
   }
 
   /**
-   * Parses the result as any client would and checks the signature with the issuer's public key.
-   * The signature check runs on the thread pool, like signing.
+   * Checks the signature with the issuer's public key (on the thread pool, like signing), and
+   * parses the result as any client would — once per *shape*. The template's bytes are fixed but
+   * for the field values; the DER structure depends only on their lengths (the serial, the
+   * times' encodings, each SAN, the key, the signature). A shape that parsed correctly once
+   * parses correctly every time, so parsing every certificate (the most costly part of the check
+   * on the event loop) adds nothing.
    */
-  async #verify(der: Buffer, tbs: Buffer, signature: Buffer): Promise<void> {
-    const issuer = this.material.signingCert.x509;
-    let parsedOk: boolean;
-    try {
-      const cert = new X509Certificate(der);
-      parsedOk = cert.checkIssued(issuer) && !cert.ca;
-    } catch (error) {
-      throw new InternalError('ERR_SIGNING_FAILED', 'issued certificate does not parse', {
-        cause: error,
-      });
+  async #verify(der: Buffer, tbs: Buffer, signature: Buffer, shape: string): Promise<void> {
+    let parsedOk = true;
+    if (!this.#verifiedShapes.has(shape)) {
+      const issuer = this.material.signingCert.x509;
+      try {
+        const cert = new X509Certificate(der);
+        parsedOk = cert.checkIssued(issuer) && !cert.ca;
+      } catch (error) {
+        throw new InternalError('ERR_SIGNING_FAILED', 'issued certificate does not parse', {
+          cause: error,
+        });
+      }
+      if (parsedOk) {
+        if (this.#verifiedShapes.size >= MAX_VERIFIED_SHAPES) this.#verifiedShapes.clear();
+        this.#verifiedShapes.add(shape);
+      }
     }
     const signatureOk = await new Promise<boolean>((resolve) => {
       verify(this.#template.digest, tbs, this.#issuerKey, signature, (error, result) => {
@@ -113,6 +126,15 @@ export class SigningAuthority {
       throw new InternalError('ERR_SIGNING_FAILED', 'issued certificate failed its own check');
     }
   }
+}
+
+/** Shapes remembered per CA material; a handful in practice (key types and sizes, SAN lengths). */
+const MAX_VERIFIED_SHAPES = 4096;
+
+/** The lengths that decide a certificate's DER structure under a fixed template. */
+function shapeOf(der: Buffer, tbs: Buffer, fields: LeafFields): string {
+  const names = fields.subjectAltNames.map((name) => `${name.type}${name.value.length}`).join(',');
+  return `${der.length}/${tbs.length}/${fields.spkiDer.length}/${names}`;
 }
 
 /** Node signs on libuv's thread pool when given a callback: the event loop stays free. */

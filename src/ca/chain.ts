@@ -35,24 +35,48 @@ export function buildCertificationPath(
   roots: readonly ParsedCertificate[],
   at: Date,
 ): CertificationPath {
+  return walk(start, pool, roots, at);
+}
+
+/**
+ * Builds the path from `start` to an anchor in `roots` checking names, signatures, CA flags,
+ * keyCertSign and path lengths, but not validity periods: the question "is this certificate
+ * anchored to an approved root?" (rogue-CA discovery), whose answer does not change when a
+ * certificate on the path expires. Expiry is reported on its own.
+ *
+ * @throws `Error` describing the first problem found.
+ */
+export function findCertificationPath(
+  start: ParsedCertificate,
+  pool: readonly ParsedCertificate[],
+  roots: readonly ParsedCertificate[],
+): CertificationPath {
+  return walk(start, pool, roots, undefined);
+}
+
+function walk(
+  start: ParsedCertificate,
+  pool: readonly ParsedCertificate[],
+  roots: readonly ParsedCertificate[],
+  at: Date | undefined,
+): CertificationPath {
   const path: ParsedCertificate[] = [];
   let current = start;
   for (let depth = 0; depth <= MAX_DEPTH; depth++) {
-    checkValidity(current, at);
+    if (at !== undefined) checkValidity(current, at);
     const asAnchor = roots.find((root) => root.sha256 === current.sha256);
     if (asAnchor) return finish(path, asAnchor);
     const anchor = roots.find((root) => issuedBy(current, root));
     path.push(current);
     if (anchor) {
-      checkValidity(anchor, at);
+      if (at !== undefined) checkValidity(anchor, at);
       return finish(path, anchor);
     }
-    const next = pool.find((candidate) => candidate !== current && issuedBy(current, candidate));
-    if (!next) {
-      throw new Error(
-        `no issuer found for "${describe(current)}" among the ` + `intermediates and roots`,
-      );
-    }
+    const next = pool.find(
+      (candidate) =>
+        candidate !== current && !path.includes(candidate) && issuedBy(current, candidate),
+    );
+    if (!next) throw new NoIssuerFoundError(current);
     current = next;
   }
   throw new Error(`certification path is longer than ${MAX_DEPTH}`);
@@ -82,6 +106,18 @@ function finish(path: ParsedCertificate[], anchor: ParsedCertificate): Certifica
     }
   }
   return { path, anchor };
+}
+
+/** Path building stopped at a certificate whose issuer is neither a root nor in the pool. */
+export class NoIssuerFoundError extends Error {
+  /** Where the path stops. */
+  readonly certificate: ParsedCertificate;
+
+  constructor(certificate: ParsedCertificate) {
+    super(`no issuer found for "${describe(certificate)}" among the intermediates and roots`);
+    this.name = 'NoIssuerFoundError';
+    this.certificate = certificate;
+  }
 }
 
 /** A certificate on the path is not valid yet: the same input may be accepted later. */

@@ -65,8 +65,9 @@ export class DirectoryCaSource implements Part {
       await sleep(reloadIntervalMs, signal);
       if (signal.aborted) return;
       try {
-        // Also offers again material refused for now: the same bytes count as a new offer then.
         this.#reloader.offer(await readCaDirectory(dir), dir);
+        // Material refused only for now (rotation timing, not yet valid) is tried again.
+        this.#reloader.retryPending();
       } catch (error) {
         this.#reloader.unreadable(dir, error);
       }

@@ -12,11 +12,28 @@ export {
   loadCaMaterial,
   readCaDirectory,
 } from './material.js';
+export type { ParsedCertificate } from '../asn1/index.js';
 export type { CertificationPath } from './chain.js';
-export { buildCertificationPath, describe, issuedBy } from './chain.js';
+export {
+  NoIssuerFoundError,
+  buildCertificationPath,
+  describe,
+  findCertificationPath,
+  issuedBy,
+} from './chain.js';
+export type {
+  CertificateBlock,
+  CertificateDescription,
+  KeyDescription,
+  PemInventory,
+  SignatureHash,
+} from './inspect.js';
+export { describeCertificate, inventoryPem, parseCertificateBlock } from './inspect.js';
 export type { TrustBundle } from './trust-bundle.js';
 export { createTrustBundle, sameTrustBundle } from './trust-bundle.js';
 export type { LeafFields, SubjectAltName } from './leaf-template.js';
+export type { CrlContent, CrlEntry, CrlReason } from './crl.js';
+export { CRL_REASONS, crlPem, crlToBeSigned, isCrlReason, signCrl } from './crl.js';
 export type { AuthorityListener, IssuedCertificate, SigningOptions } from './authority.js';
 export { CertificateAuthority, SigningAuthority } from './authority.js';
 export type { CaCertificateSpec, CaKeyPair, CaKeyType } from './pki-builder.js';

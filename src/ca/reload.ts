@@ -65,25 +65,52 @@ export class CaReloader {
    * @throws {@link CaMaterialError} only while no material is installed yet.
    */
   offer(source: CaMaterialSource, origin: string): boolean {
-    this.#pending = undefined;
+    // Read successfully: a later failure to read is news again.
     this.#lastUnreadable = undefined;
     const digest = fingerprint(source);
+    // The same bytes again (a directory poll, a resync): nothing new, and what is pending stays.
     if (digest === this.#lastOffered) return false;
     this.#lastOffered = digest;
+    this.#pending = undefined;
+    return this.#consider(source, origin, false);
+  }
+
+  /**
+   * Offers again the material last refused for now (rotation timing, not yet valid), if any. A
+   * refusal again is logged at debug level and not counted: the first refusal said it all, with
+   * the time from which the material will be accepted.
+   */
+  retryPending(): void {
+    const pending = this.#pending;
+    if (pending === undefined) return;
+    this.#pending = undefined;
+    this.#consider(pending.source, pending.origin, true);
+  }
+
+  #consider(source: CaMaterialSource, origin: string, retry: boolean): boolean {
     const now = this.#clock.now();
+    const refused = (fields: Record<string, unknown>, message: string): void => {
+      if (retry) {
+        this.#logger.debug({ origin, ...fields }, `${message} (still)`);
+        return;
+      }
+      this.#metrics.caReload('rejected');
+      this.#logger.error({ origin, ...fields }, message);
+    };
     let next: CaMaterial;
     try {
       next = loadCaMaterial(source, now);
     } catch (error) {
-      this.#metrics.caReload('rejected');
-      if (!this.#authority.ready) throw error;
-      this.#logger.error(
-        { origin, err: errorMessage(error) },
+      if (!this.#authority.ready) {
+        this.#metrics.caReload('rejected');
+        throw error;
+      }
+      refused(
+        { err: errorMessage(error) },
         'new CA material refused; keeping the current material',
       );
       if (error instanceof CaMaterialError && error.retryLater) {
         // Not valid yet (clock skew, or issued moments ago): retryPending() offers it again.
-        this.#lastOffered = '';
         this.#pending = { source, origin };
       }
       return false;
@@ -92,13 +119,11 @@ export class CaReloader {
     if (!initial && this.#options.rotationChecks) {
       const refusal = rotationRefusal(this.#authority.current().material, next, this.#history, now);
       if (refusal !== undefined) {
-        this.#metrics.caReload('rejected');
-        this.#logger.error(
-          { origin, reason: refusal },
+        refused(
+          { reason: refusal },
           'new CA material refused by the rotation checks; keeping the current material',
         );
         // The refusal may only be a matter of time: retryPending() offers it again.
-        this.#lastOffered = '';
         this.#pending = { source, origin };
         return false;
       }
@@ -144,12 +169,6 @@ export class CaReloader {
       { origin, err: reason },
       'new CA material refused: it cannot be read; keeping the current material',
     );
-  }
-
-  /** Offers again the material last refused for now (rotation timing, not yet valid), if any. */
-  retryPending(): void {
-    const pending = this.#pending;
-    if (pending !== undefined) this.offer(pending.source, pending.origin);
   }
 
   /**

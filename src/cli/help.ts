@@ -13,6 +13,8 @@ Commands:
   serve      run the CA (IstioCertificateService over gRPC/TLS)
   token      print a development service-account token
   request    request a certificate as an Istio proxy would, and verify it
+  scan       report certificates and CAs in a cluster that do not chain to approved roots
+  policy     lint, explain and sign issuance policies
   version    print the version
 
 Run "meshca <command> --help" for a command's options.

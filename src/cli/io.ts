@@ -8,6 +8,8 @@
 /** A sink for text. */
 export interface TextSink {
   write(text: string): unknown;
+  /** True on a terminal (process.stderr has it): progress is then drawn, not logged. */
+  readonly isTTY?: boolean;
 }
 
 /** The process as a command sees it. */

@@ -1,5 +1,6 @@
 /**
- * The `meshca` command line: dispatches to `serve`, `token`, `request` and `version`, turns
+ * The `meshca` command line: dispatches to `serve`, `token`, `request`, `scan`, `policy` and
+ * `version`, turns
  * failures into a message and an exit code, and owns process signals for `serve`.
  *
  * @module
@@ -9,7 +10,9 @@ import { ConfigError, loadConfig } from '../config/index.js';
 import { createLogger } from '../logger.js';
 import { MAIN_USAGE, serveUsage } from './help.js';
 import { UsageError, type CommandIo } from './io.js';
+import { POLICY_USAGE, policyCommand } from './policy.js';
 import { REQUEST_USAGE, requestCommand } from './request.js';
+import { scanCommand } from './scan.js';
 import { startServer } from './serve.js';
 import { TOKEN_USAGE, tokenCommand } from './token.js';
 
@@ -41,6 +44,10 @@ export async function runCommand(
         return await tokenCommand(rest, io);
       case 'request':
         return await requestCommand(rest, io);
+      case 'scan':
+        return await scanCommand(rest, io, stopSignal);
+      case 'policy':
+        return await policyCommand(rest, io);
       case 'version':
       case '--version':
         io.stdout.write(`meshca ${version()}\n`);
@@ -131,4 +138,4 @@ export async function main(): Promise<void> {
   process.exitCode = code;
 }
 
-export { REQUEST_USAGE, TOKEN_USAGE };
+export { POLICY_USAGE, REQUEST_USAGE, TOKEN_USAGE };

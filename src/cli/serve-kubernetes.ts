@@ -31,14 +31,28 @@ interface Deps {
   readonly clock: Clock;
 }
 
-/** Pod caches of every cluster, when something needs them (ambient impersonation today). */
+/** The pod caches of every cluster, and what is built on them. */
+export interface PodCaches {
+  /** By cluster ID; the local cluster's is named `pods`. */
+  readonly indexes: ReadonlyMap<string, PodIndex>;
+  /** What the issuance path reads (the node of a request's pod). */
+  readonly directory: PodDirectory;
+  /** Ambient impersonation, when `trustedNodeAccounts` is not empty. */
+  readonly authorizer: ImpersonationAuthorizer | undefined;
+}
+
+/**
+ * One pod watch per cluster, shared by everything that needs pods: the ambient node authorizer,
+ * the policy's live-workload rule and the ledger's retirement of deleted workloads. Each pod is
+ * reduced to a few fields (`kube/pod-index.ts`). Absent without a cluster.
+ */
 export function podCaches(
   kubernetes: KubernetesConfig | undefined,
   clusters: readonly ClusterRuntime[],
   runner: PartRunner,
   logger: Logger,
-): { readonly authorizer: ImpersonationAuthorizer; readonly directory: PodDirectory } | undefined {
-  if (kubernetes === undefined || kubernetes.trustedNodeAccounts.length === 0) return undefined;
+): PodCaches | undefined {
+  if (kubernetes === undefined || clusters.length === 0) return undefined;
   const indexes = new Map<string, PodIndex>();
   for (const [position, cluster] of clusters.entries()) {
     const index = new PodIndex(
@@ -49,12 +63,17 @@ export function podCaches(
     );
     indexes.set(cluster.id, runner.add(index));
   }
-  logger.info(
-    { trustedNodeAccounts: kubernetes.trustedNodeAccounts },
-    'node impersonation enabled',
-  );
+  let authorizer: ImpersonationAuthorizer | undefined;
+  if (kubernetes.trustedNodeAccounts.length > 0) {
+    authorizer = new NodeAuthorizer(kubernetes.trustedNodeAccounts, indexes);
+    logger.info(
+      { trustedNodeAccounts: kubernetes.trustedNodeAccounts },
+      'node impersonation enabled',
+    );
+  }
   return {
-    authorizer: new NodeAuthorizer(kubernetes.trustedNodeAccounts, indexes),
+    indexes,
+    authorizer,
     directory: {
       pod: (clusterId, namespace, name) => indexes.get(clusterId)?.pod(namespace, name),
       podsOnNode: (clusterId, namespace, serviceAccount, nodeName) =>

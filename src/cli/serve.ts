@@ -27,6 +27,7 @@ import {
 import { authenticator } from './serve-auth.js';
 import { caMaterial } from './serve-ca.js';
 import { connectClusters } from './serve-clusters.js';
+import { discovery } from './serve-discovery.js';
 import { controllers, leadership, podCaches } from './serve-kubernetes.js';
 
 /** A running meshca. */
@@ -107,6 +108,8 @@ export async function startServer(config: Config, deps: ServeDeps): Promise<Runn
       ...shared,
       ...(deps.kubeReachability === undefined ? {} : { reachability: deps.kubeReachability }),
     });
+    const rogueCas = await discovery(config, local, authority, runner, shared);
+    if (rogueCas !== undefined) followers.push(rogueCas.follower);
     const writer = leadership(config, local, followers, shared);
     if (writer.part !== undefined) runner.add(writer.part);
     const ops = runner.add(

@@ -20,8 +20,9 @@ Options:
   -s, --service-account SA   service account name (required)
       --audience A           token audience; repeatable (default: istio-ca)
       --ttl DURATION         lifetime, e.g. 1h or 3600 (default: 1h)
-      --pod-name NAME        bind the token to a pod (adds kubernetes.io.pod)
-      --pod-uid UID          the bound pod's UID (with --pod-name)
+      --pod NAME             bind the token to a pod, as the kubelet's projected tokens are
+                             (adds the kubernetes.io.pod claim); also --pod-name
+      --pod-uid UID          the bound pod's UID (with --pod)
       --state-dir DIR        state directory of "meshca serve" (default: $MESHCA_STATE_DIR or ./.meshca)
 `;
 
@@ -34,6 +35,7 @@ export async function tokenCommand(argv: readonly string[], io: CommandIo): Prom
       'service-account': { type: 'string', short: 's' },
       audience: { type: 'string', multiple: true },
       ttl: { type: 'string' },
+      pod: { type: 'string' },
       'pod-name': { type: 'string' },
       'pod-uid': { type: 'string' },
       'state-dir': { type: 'string' },
@@ -57,10 +59,13 @@ export async function tokenCommand(argv: readonly string[], io: CommandIo): Prom
     throw new UsageError(`meshca token: --ttl: ${(error as Error).message}`);
   }
   if (ttlSeconds < 1) throw new UsageError('meshca token: --ttl must be at least 1s');
-  const podName = values['pod-name'];
+  if (values.pod !== undefined && values['pod-name'] !== undefined) {
+    throw new UsageError('meshca token: give --pod or --pod-name, not both');
+  }
+  const podName = values.pod ?? values['pod-name'];
   const podUid = values['pod-uid'];
   if ((podName === undefined) !== (podUid === undefined)) {
-    throw new UsageError('meshca token: --pod-name and --pod-uid go together');
+    throw new UsageError('meshca token: --pod and --pod-uid go together');
   }
   const stateDir = resolve(
     io.cwd,

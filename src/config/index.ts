@@ -7,6 +7,7 @@
 export type {
   CaSourceConfig,
   Config,
+  DiscoveryConfig,
   Environment,
   KubernetesConfig,
   RemoteClusterConfig,

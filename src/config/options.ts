@@ -8,6 +8,7 @@
  */
 import { AUTHENTICATION_OPTIONS } from './options/authentication.js';
 import { CA_OPTIONS } from './options/ca.js';
+import { DISCOVERY_OPTIONS } from './options/discovery.js';
 import { IDENTITY_OPTIONS } from './options/identity.js';
 import { ISSUANCE_OPTIONS } from './options/issuance.js';
 import { KUBERNETES_OPTIONS } from './options/kubernetes.js';
@@ -25,6 +26,7 @@ export const OPTION_TABLE = {
   ...CA_OPTIONS,
   ...ISSUANCE_OPTIONS,
   ...KUBERNETES_OPTIONS,
+  ...DISCOVERY_OPTIONS,
   ...OPERATIONS_OPTIONS,
 } as const;
 

@@ -15,6 +15,7 @@ import {
   isDevelopment,
 } from './sections/authentication.js';
 import { caSection } from './sections/ca.js';
+import { discoverySection } from './sections/discovery.js';
 import type { SectionContext } from './sections/context.js';
 import { identitySection } from './sections/identity.js';
 import { issuanceSection } from './sections/issuance.js';
@@ -84,6 +85,7 @@ export function buildConfig(
     settings.namespace !== '' ? settings.namespace : (environment.podNamespace ?? 'meshca');
   const ca = caSection(context, { kube, development, namespace });
   const kubernetes = kube === undefined ? undefined : kubernetesSection(context, namespace);
+  const discovery = discoverySection(context, kube);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze<Config>({
@@ -96,6 +98,7 @@ export function buildConfig(
     authentication,
     ca,
     kubernetes,
+    discovery,
     ...issuance,
   });
 }

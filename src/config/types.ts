@@ -66,6 +66,22 @@ export interface KubernetesConfig {
   readonly remoteClusters: readonly RemoteClusterConfig[];
 }
 
+/** Continuous rogue-CA discovery (`meshca serve`, leader only). */
+export interface DiscoveryConfig {
+  readonly enabled: boolean;
+  readonly intervalMs: number;
+  readonly initialDelayMs: number;
+  /** PEM bundle files of roots approved besides meshca's own. */
+  readonly approvedRoots: readonly string[];
+  readonly allowlist: string | undefined;
+  /** Empty: every namespace. */
+  readonly namespaces: readonly string[];
+  readonly events: boolean;
+  readonly expiringWithinMs: number;
+  readonly certManagerNamespace: string;
+  readonly pageSize: number;
+}
+
 /** The validated configuration of `meshca serve`. */
 export interface Config {
   /** `development` when nothing was configured: dev PKI and the local token issuer. */
@@ -101,6 +117,8 @@ export interface Config {
   readonly kubernetes: KubernetesConfig | undefined;
   readonly ttl: TtlOptions;
   readonly keyPolicy: KeyPolicyOptions;
+  /** Continuous rogue-CA discovery. */
+  readonly discovery: DiscoveryConfig;
   readonly serving: {
     readonly dnsNames: readonly string[];
     readonly ipAddresses: readonly string[];

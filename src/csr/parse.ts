@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { InvalidRequestError, errorMessage } from '../errors.js';
 import {
   DerError,
@@ -174,7 +174,7 @@ function parseStrict(der: Buffer): ParsedCsr {
   if (bits[0] !== 0) throw invalidDer('signature BIT STRING has unused bits');
 
   return {
-    sha256: createHash('sha256').update(der).digest('hex'),
+    sha256: hash('sha256', der, 'hex'),
     version,
     subject,
     spkiDer: Buffer.from(outer.encoding(spki)),

@@ -100,6 +100,8 @@ export class KubeClient implements Part {
    * One JSON request to the API server (for list calls whose raw objects feed informers, and for
    * APIs the typed client makes awkward). Authentication comes from the kubeconfig per request.
    *
+   * @param parsing.reviver Passed to `JSON.parse`: lets a caller drop fields (Secret values) while
+   * the response is parsed, before any object holding them is returned.
    * @throws {@link KubeApiError} for a non-2xx answer; the request's own errors otherwise.
    */
   async requestJson(
@@ -107,6 +109,7 @@ export class KubeClient implements Part {
     path: string,
     body: unknown,
     signal: AbortSignal,
+    parsing: { readonly reviver?: (this: unknown, key: string, value: unknown) => unknown } = {},
   ): Promise<unknown> {
     const options: RequestOptions = {};
     await this.kubeConfig.applyToHTTPSOptions(options);
@@ -141,7 +144,7 @@ export class KubeClient implements Part {
               return;
             }
             try {
-              resolve(text === '' ? {} : (JSON.parse(text) as unknown));
+              resolve(text === '' ? {} : (JSON.parse(text, parsing.reviver) as unknown));
             } catch (error) {
               reject(error instanceof Error ? error : new Error(String(error)));
             }
@@ -187,18 +190,32 @@ export class KubeClient implements Part {
 /** A non-2xx answer from the API server. */
 export class KubeApiError extends Error {
   readonly status: number;
+  /**
+   * On a 410 for an expired `continue` token, the token the API server offers to resume the list
+   * from the next key (in a newer, inconsistent snapshot), when it offers one.
+   */
+  readonly continueToken: string | undefined;
 
   constructor(status: number, method: string, path: string, body: string) {
     let reason: string;
+    let continueToken: string | undefined;
     try {
-      const { message } = JSON.parse(body) as { message?: unknown };
+      const { message, metadata } = JSON.parse(body) as {
+        message?: unknown;
+        metadata?: { continue?: unknown };
+      };
       reason = typeof message === 'string' ? message : '';
+      continueToken =
+        typeof metadata?.continue === 'string' && metadata.continue !== ''
+          ? metadata.continue
+          : undefined;
     } catch {
       reason = body.slice(0, 200);
     }
     super(`${method} ${path}: HTTP ${status}${reason ? `: ${reason}` : ''}`);
     this.name = 'KubeApiError';
     this.status = status;
+    this.continueToken = continueToken;
   }
 }
 

@@ -16,7 +16,7 @@ import { errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { BackgroundLoops } from '../runtime/index.js';
 import { Backoff, sleep } from '../util/index.js';
-import type { KubeClient } from './client.js';
+import { apiStatus, type KubeClient } from './client.js';
 
 /** The common metadata of a raw object. */
 export interface RawObject {
@@ -48,6 +48,11 @@ export interface InformerOptions<R> {
   readonly resyncMs: number;
   /** Timeout of one list page. */
   readonly requestTimeoutMs: number;
+  /**
+   * A watch silent (not even a bookmark) for longer is presumed dead and replaced. Defaults to the
+   * server-side watch timeout plus a margin; tests shorten it.
+   */
+  readonly watchSilenceLimitMs?: number;
 }
 
 /** Receives changes. `old` is set for updates and deletes. */
@@ -157,7 +162,10 @@ export class Informer<R> {
       } catch (error) {
         // The signal may have aborted while the list or watch was pending.
         if (signal.aborted as boolean) return;
-        const gone = (error as { statusCode?: number }).statusCode === 410;
+        // 410 Gone: the watch's version (statusCode) or a list's continue token (a KubeApiError)
+        // expired; either way, list again at once.
+        const gone =
+          (error as { statusCode?: number }).statusCode === 410 || apiStatus(error) === 410;
         if (gone) {
           this.#resourceVersion = '';
           continue;
@@ -223,15 +231,35 @@ export class Informer<R> {
       if (this.#options.fieldSelector) query['fieldSelector'] = this.#options.fieldSelector;
       if (this.#options.labelSelector) query['labelSelector'] = this.#options.labelSelector;
       let failed: unknown;
+      let settled = false;
+      // client-node hands over the watch's AbortController only once the response headers have
+      // come: until then neither close() nor the watchdog could abort it, and an API server that
+      // never answers would hold the loop (and close()) forever. So this watch settles by itself
+      // on either, and a controller that arrives afterwards is aborted at once.
+      const settle = (error: unknown): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(watchdog);
+        this.#loops.signal.removeEventListener('abort', onClose);
+        this.#watch = undefined;
+        if (error === undefined) resolve();
+        else reject(toError(error));
+      };
+      const onClose = (): void => {
+        if (this.#watch === undefined) settle(undefined);
+      };
+      this.#loops.signal.addEventListener('abort', onClose, { once: true });
       // The server ends the watch after WATCH_TIMEOUT_SECONDS; a connection that died silently
       // ends nothing, so a watchdog gives up when not even a bookmark has come for longer.
       let watchdog: NodeJS.Timeout | undefined;
+      const silenceLimitMs = this.#options.watchSilenceLimitMs ?? WATCH_SILENCE_LIMIT_MS;
       const arm = (): void => {
         clearTimeout(watchdog);
         watchdog = setTimeout(() => {
-          failed = new Error(`no watch event for ${WATCH_SILENCE_LIMIT_MS / 1000}s; reconnecting`);
-          this.#watch?.abort();
-        }, WATCH_SILENCE_LIMIT_MS);
+          failed = new Error(`no watch event for ${silenceLimitMs / 1000}s; reconnecting`);
+          if (this.#watch === undefined) settle(failed);
+          else this.#watch.abort();
+        }, silenceLimitMs);
         watchdog.unref();
       };
       arm();
@@ -240,6 +268,7 @@ export class Informer<R> {
           this.#options.path,
           query,
           (type: string, raw: RawObject & { code?: number }) => {
+            if (settled) return;
             arm();
             this.#onWatchEvent(type, raw, (error) => {
               failed = error;
@@ -247,21 +276,19 @@ export class Informer<R> {
             });
           },
           (error: unknown) => {
-            clearTimeout(watchdog);
-            this.#watch = undefined;
-            if (failed !== undefined) reject(toError(failed));
-            else if (error) reject(toError(error));
-            else resolve();
+            settle(failed ?? error ?? undefined);
           },
         )
         .then(
           (controller) => {
+            if (settled || this.#loops.signal.aborted) {
+              controller.abort();
+              return;
+            }
             this.#watch = controller;
-            if (this.#loops.signal.aborted) controller.abort();
           },
           (error: unknown) => {
-            clearTimeout(watchdog);
-            reject(toError(error));
+            settle(error ?? new Error('watch request failed'));
           },
         );
     });

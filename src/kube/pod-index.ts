@@ -1,8 +1,9 @@
 /**
- * What the ambient node authorizer needs to know about pods, and nothing more: for each pod that
- * is not finished, its namespace, name, UID, service account and node, indexed by
+ * What the ambient node authorizer and the live-workload policy need to know about pods, and
+ * nothing more: for each pod that is not finished, its namespace, name, UID, service account,
+ * node, phase and whether it is terminating, indexed by
  * (namespace/service account, node). The watch asks the API server to leave out finished pods
- * (`status.phase!=Succeeded,status.phase!=Failed`), and each pod is reduced to those six fields,
+ * (`status.phase!=Succeeded,status.phase!=Failed`), and each pod is reduced to those seven fields,
  * so a cluster with many thousand pods costs a few hundred bytes per pod.
  *
  * @module
@@ -10,7 +11,7 @@
 import type { Logger } from '../logger.js';
 import type { Part, ReadinessCheck } from '../runtime/index.js';
 import type { KubeClient } from './client.js';
-import { Informer, type RawObject } from './informer.js';
+import { Informer, type InformerHandler, type RawObject } from './informer.js';
 
 /** The fields of a pod the authorizer reads. */
 export interface PodRecord {
@@ -20,6 +21,8 @@ export interface PodRecord {
   readonly serviceAccount: string;
   readonly nodeName: string;
   readonly phase: string;
+  /** True once the pod has a deletionTimestamp (it is shutting down). */
+  readonly terminating: boolean;
 }
 
 interface RawPod extends RawObject {
@@ -59,6 +62,7 @@ export class PodIndex implements Part {
             serviceAccount: pod.spec?.serviceAccountName ?? 'default',
             nodeName: pod.spec?.nodeName ?? '',
             phase: pod.status?.phase ?? '',
+            terminating: pod.metadata?.deletionTimestamp !== undefined,
           };
         },
       },
@@ -105,12 +109,19 @@ export class PodIndex implements Part {
     return this.#informer.get(`${namespace}/${name}`);
   }
 
-  /** Unfinished pods of `namespace/serviceAccount` scheduled on `nodeName`. */
+  /**
+   * Registers a change handler (add, update, delete), e.g. to notice deletions; call before
+   * {@link start} to see the initial list as adds.
+   */
+  on(handler: InformerHandler<PodRecord>): void {
+    this.#informer.on(handler);
+  }
+
+  /** The unfinished pods of `namespace/serviceAccount` scheduled on `nodeName`. */
   podsOnNode(namespace: string, serviceAccount: string, nodeName: string): PodRecord[] {
     const keys = this.#byIdentityAndNode.get(indexKey(namespace, serviceAccount, nodeName));
-    if (keys === undefined) return [];
     const pods: PodRecord[] = [];
-    for (const key of keys) {
+    for (const key of keys ?? []) {
       const pod = this.#informer.get(key);
       if (pod !== undefined) pods.push(pod);
     }

@@ -37,11 +37,14 @@ export interface TtlChoice {
 export const SERVER_LAYER = 'server';
 export const TTL_RULE = 'ttl';
 
+/** The limits {@link TtlPolicy} enforces (the backdate is the signer's). */
+export type TtlLimits = Pick<TtlOptions, 'defaultTtlSeconds' | 'maxTtlSeconds' | 'minTtlSeconds'>;
+
 /** Settles the lifetime of a certificate within meshca's limits. */
 export class TtlPolicy implements IssuanceDecider {
-  readonly #options: TtlOptions;
+  readonly #options: TtlLimits;
 
-  constructor(options: TtlOptions) {
+  constructor(options: TtlLimits) {
     // Stated positively so that NaN fails every comparison and is refused.
     if (!(
       options.minTtlSeconds > 0 &&
@@ -54,7 +57,7 @@ export class TtlPolicy implements IssuanceDecider {
   }
 
   /** The server's limits, for layers that narrow them. */
-  get options(): TtlOptions {
+  get options(): TtlLimits {
     return this.#options;
   }
 

@@ -108,6 +108,12 @@ export class CertificateService {
   readonly #deps: CertificateServiceDeps;
   readonly #options: CertificateServiceOptions;
   #inFlight = 0;
+  /**
+   * Request ids: a random prefix per service and a counter — unique across replicas and restarts
+   * for log correlation, without a random draw per request on the hot path.
+   */
+  readonly #requestIdPrefix = randomBytes(4).toString('hex');
+  #requests = 0;
 
   constructor(deps: CertificateServiceDeps, options: CertificateServiceOptions) {
     this.#deps = deps;
@@ -194,6 +200,8 @@ export class CertificateService {
     );
     trace.decision = decision;
     if (decision.effect === 'deny') throw policyDenial(decision);
+    // The client may have been answered already (deadline, cancel): sign nothing nobody gets.
+    if (signal.aborted) throw abandoned();
     for (const gate of this.#deps.gates) {
       const refusal = gate.admit();
       if (refusal !== undefined) throw refusal;
@@ -239,9 +247,14 @@ export class CertificateService {
     return requested;
   }
 
+  #nextRequestId(): string {
+    this.#requests = (this.#requests + 1) % Number.MAX_SAFE_INTEGER;
+    return `${this.#requestIdPrefix}-${this.#requests.toString(36)}`;
+  }
+
   #newTrace(): RequestTrace {
     return {
-      requestId: randomBytes(6).toString('hex'),
+      requestId: this.#nextRequestId(),
       time: this.#deps.clock.now(),
       started: performance.now(),
       caller: undefined,
@@ -261,6 +274,11 @@ export class CertificateService {
       }),
     );
   }
+}
+
+/** The request was answered before it got here (its deadline passed, or the client left). */
+function abandoned(): UnavailableError {
+  return new UnavailableError('ERR_DEADLINE', 'request abandoned before signing');
 }
 
 /** A deny decision as the client sees it: `policy <layer>/<rule>: <reason>`. */

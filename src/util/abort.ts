@@ -48,3 +48,35 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener('abort', done, { once: true });
   });
 }
+
+/**
+ * Settles with `promise`, or rejects once `deadline` (a `performance.now()` time) passes; an
+ * infinite deadline waits for `promise`. The work itself goes on (its late outcome is ignored).
+ */
+export function withDeadline<T>(
+  promise: Promise<T>,
+  deadline: number,
+  onTimeout: () => Error,
+): Promise<T> {
+  if (deadline === Number.POSITIVE_INFINITY) return promise;
+  // The promise may still settle after the deadline; that outcome is nobody's to handle.
+  promise.catch(() => undefined);
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(
+      () => {
+        reject(onTimeout());
+      },
+      Math.max(0, deadline - performance.now()),
+    );
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}

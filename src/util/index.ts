@@ -3,7 +3,7 @@
  *
  * @module
  */
-export { raceSignal, sleep } from './abort.js';
+export { raceSignal, sleep, withDeadline } from './abort.js';
 export { Semaphore } from './semaphore.js';
 export {
   KeyFilePermissionError,
@@ -13,5 +13,6 @@ export {
 } from './files.js';
 export { Backoff } from './backoff.js';
 export { RateLimiter } from './rate-limiter.js';
+export { formatDuration, parseDurationMs } from './duration.js';
 export type { KeyHandler, WorkQueueOptions } from './work-queue.js';
 export { WorkQueue } from './work-queue.js';

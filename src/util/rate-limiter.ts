@@ -25,15 +25,21 @@ export class RateLimiter {
     this.#updatedMs = now();
   }
 
+  /**
+   * Takes a token if one is available now, without waiting: for callers that would rather answer
+   * "not now" than queue (a lookup on the issuance path).
+   */
+  tryTake(): boolean {
+    this.#refill();
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+
   /** Waits for a token; resolves early (without one) only when `signal` aborts. */
   async take(signal?: AbortSignal): Promise<void> {
     for (;;) {
-      const now = this.#now();
-      this.#tokens = Math.min(
-        this.#burst,
-        this.#tokens + ((now - this.#updatedMs) * this.#perSecond) / 1000,
-      );
-      this.#updatedMs = now;
+      this.#refill();
       if (this.#tokens >= 1) {
         this.#tokens -= 1;
         return;
@@ -41,5 +47,14 @@ export class RateLimiter {
       if (signal?.aborted) return;
       await sleep(((1 - this.#tokens) * 1000) / this.#perSecond, signal);
     }
+  }
+
+  #refill(): void {
+    const now = this.#now();
+    this.#tokens = Math.min(
+      this.#burst,
+      this.#tokens + ((now - this.#updatedMs) * this.#perSecond) / 1000,
+    );
+    this.#updatedMs = now;
   }
 }

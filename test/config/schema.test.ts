@@ -97,6 +97,18 @@ describe('buildConfig defaults', () => {
         rotationChecks: true,
       },
       kubernetes: undefined,
+      discovery: {
+        enabled: false,
+        intervalMs: 3_600_000,
+        initialDelayMs: 60_000,
+        approvedRoots: [],
+        allowlist: undefined,
+        namespaces: [],
+        events: true,
+        expiringWithinMs: 30 * 86_400_000,
+        certManagerNamespace: 'cert-manager',
+        pageSize: 100,
+      },
       ttl: {
         defaultTtlSeconds: 86_400,
         maxTtlSeconds: 86_400,

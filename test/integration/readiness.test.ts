@@ -158,7 +158,7 @@ describeKube('/readyz and /healthz', () => {
     [
       'a cluster, impersonation off',
       () => [...meshcaKubeArgs(namespaces), '--ca-dir', caDir, '--trusted-node-accounts', ''],
-      ['ca', 'roots', 'grpc'],
+      ['ca', 'roots', 'grpc', 'pods'],
       ['kubernetes'],
     ],
     [

@@ -108,7 +108,6 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         defaultTtlSeconds: 86400,
         maxTtlSeconds: 2 * 86400,
         minTtlSeconds: 600,
-        backdateSeconds: 120,
       }),
       signer: new LocalIntermediateSigner(
         serviceAuthority,

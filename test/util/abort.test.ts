@@ -1,5 +1,5 @@
 import { getEventListeners } from 'node:events';
-import { raceSignal, sleep } from '../../src/util/index.js';
+import { raceSignal, sleep, withDeadline } from '../../src/util/index.js';
 
 const timeout = (): Error => new Error('gave up');
 
@@ -90,5 +90,35 @@ describe('sleep', () => {
     const controller = new AbortController();
     controller.abort();
     await expect(sleep(3_600_000, controller.signal)).resolves.toBeUndefined();
+  });
+});
+
+describe('withDeadline', () => {
+  it('settles with the promise before the deadline', async () => {
+    await expect(
+      withDeadline(Promise.resolve(7), performance.now() + 1000, () => new Error('late')),
+    ).resolves.toBe(7);
+    await expect(
+      withDeadline(
+        Promise.reject(new Error('no')),
+        performance.now() + 1000,
+        () => new Error('late'),
+      ),
+    ).rejects.toThrow('no');
+    await expect(
+      withDeadline(Promise.resolve(1), Number.POSITIVE_INFINITY, () => new Error('late')),
+    ).resolves.toBe(1);
+  });
+
+  it('rejects at the deadline, and ignores a late failure', async () => {
+    const late = new Promise<number>((_resolve, reject) =>
+      setTimeout(() => {
+        reject(new Error('later'));
+      }, 50),
+    );
+    await expect(
+      withDeadline(late, performance.now() + 10, () => new Error('late')),
+    ).rejects.toThrow('late');
+    await new Promise((resolve) => setTimeout(resolve, 60));
   });
 });

@@ -17,6 +17,7 @@ export const OPTION_GROUPS = [
   'Certificate authority',
   'Issuance',
   'Kubernetes',
+  'Discovery',
   'Operations',
 ] as const;
 

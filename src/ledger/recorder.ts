@@ -1,0 +1,398 @@
+/**
+ * The ledger recorder: the issuance path's way into the ledger. It observes every issuance event
+ * (synchronously: it chains the record and queues it, nothing more), writes queued records in
+ * batches (one transaction a batch) from a background loop, and never lets the database slow or
+ * fail issuance:
+ *
+ * - while the database is down or failing, waiting records go to the spool file (append + fsync),
+ *   which survives a restart and is written, in order, once the database is back; a record that
+ *   reached the database is never written twice (inserts are idempotent on chain and sequence);
+ * - the backlog (memory + spool) is bounded by `spoolMaxRecords`; when it is full, the configured
+ *   behaviour applies: `drop-oldest` drops the oldest waiting records (counted, logged, and
+ *   announced by a chained gap record so that `verify` tells the hole from a deletion), or
+ *   `fail-closed` closes the {@link IssuanceGate} (UNAVAILABLE, which proxies retry). Refusals
+ *   still recorded while the gate is closed may take the backlog 10% past the bound; beyond that,
+ *   the oldest are dropped as with `drop-oldest`, so that memory and disk stay bounded.
+ *
+ * What a crash (SIGKILL) can lose: records still in memory, at most one flush interval's worth
+ * while the database is up, or the batch being written when a write hangs (until the pg statement
+ * timeout). A clean shutdown ({@link LedgerRecorder.close}) flushes within its deadline and
+ * spools the rest.
+ *
+ * The chain head is logged and exported (`meshca_ledger_chain_head_sequence`) at a fixed
+ * interval, so that an outside system can anchor it (see `verify.ts`).
+ *
+ * @module
+ */
+import { join } from 'node:path';
+import type { Clock } from '../clock.js';
+import { errorMessage, type MeshCaError, UnavailableError } from '../errors.js';
+import type { IssuanceEvent, IssuanceGate, IssuanceObserver } from '../events/index.js';
+import type { Logger } from '../logger.js';
+import type { LedgerMetrics } from '../metrics/index.js';
+import type { Part, ReadinessCheck } from '../runtime/index.js';
+import { BackgroundLoops } from '../runtime/index.js';
+import { Backoff, sleep, withDeadline } from '../util/index.js';
+import { ChainWriter, type ChainHead } from './chain.js';
+import { issuanceKeepUntil, issuanceRecordOf } from './event-mapping.js';
+import type { RecordBody } from './records.js';
+import type { FindingInput, RetireInput, RevokeInput } from './lifecycle-records.js';
+import { findingBody, retireBody, revokeBody } from './lifecycle-records.js';
+import { Spool } from './spool.js';
+import { Backlog } from './backlog.js';
+import type { LedgerStore } from './store.js';
+
+/** What happens when the backlog is full. */
+export type SpoolFullBehaviour = 'drop-oldest' | 'fail-closed';
+
+/** The spool file's name in the state directory. */
+export const LEDGER_SPOOL_FILE = 'ledger-spool.jsonl';
+
+/** The spool's path in a state directory. */
+export function ledgerSpoolPath(stateDir: string): string {
+  return join(stateDir, LEDGER_SPOOL_FILE);
+}
+
+/** Options of {@link LedgerRecorder}. */
+export interface LedgerRecorderOptions {
+  /** This process's chain label, e.g. the pod name. */
+  readonly writer: string;
+  /** The spool file (see {@link ledgerSpoolPath}). */
+  readonly spoolPath: string;
+  /** Records waiting for the database (memory + spool) at most. Default 100000. */
+  readonly spoolMaxRecords?: number;
+  /** Default `drop-oldest`. */
+  readonly spoolFull?: SpoolFullBehaviour;
+  /** Records per transaction. Default 200. */
+  readonly batchSize?: number;
+  /** Longest a record waits in memory before a write is tried, ms. Default 200. */
+  readonly flushIntervalMs?: number;
+  /** How often the chain head is logged and exported, ms. Default 60000. */
+  readonly headIntervalMs?: number;
+  /** How long {@link LedgerRecorder.close} tries to write before spooling the rest, ms. Default 5000. */
+  readonly closeTimeoutMs?: number;
+  /**
+   * A batch write taking longer counts as failed (the records are spooled; if the write commits
+   * after all, replaying them is harmless), ms. Default 10000.
+   */
+  readonly writeTimeoutMs?: number;
+  /** Retry delays while the database is down, ms. Defaults 500 and 30000. */
+  readonly retryInitialMs?: number;
+  readonly retryMaxMs?: number;
+}
+
+/** Collaborators of {@link LedgerRecorder}. */
+export interface LedgerRecorderDeps {
+  readonly store: LedgerStore;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: LedgerMetrics;
+  /** The fingerprint of the intermediate in force, for refusals; issuances carry their own. */
+  readonly currentIssuer?: () => string | undefined;
+}
+
+/** The recorder: an issuance observer, an issuance gate, and a part. */
+export class LedgerRecorder implements IssuanceObserver, IssuanceGate, Part {
+  readonly name = 'ledger';
+  readonly #deps: LedgerRecorderDeps;
+  readonly #chain: ChainWriter;
+  readonly #backlog: Backlog;
+  readonly #max: number;
+  readonly #behaviour: SpoolFullBehaviour;
+  readonly #batchSize: number;
+  readonly #flushIntervalMs: number;
+  readonly #headIntervalMs: number;
+  readonly #closeTimeoutMs: number;
+  readonly #writeTimeoutMs: number;
+  readonly #backoff: Backoff;
+  readonly #loops: BackgroundLoops;
+  #opened = false;
+  #down: string | undefined;
+  #retryAt = 0;
+  #closed = false;
+  #wake: (() => void) | undefined;
+  /** Serializes writing: the loop, {@link flush} and {@link close} never write concurrently. */
+  #writing: Promise<unknown> = Promise.resolve();
+
+  constructor(options: LedgerRecorderOptions, deps: LedgerRecorderDeps) {
+    this.#deps = deps;
+    this.#chain = new ChainWriter(options.writer);
+    this.#max = options.spoolMaxRecords ?? 100_000;
+    this.#behaviour = options.spoolFull ?? 'drop-oldest';
+    this.#backlog = new Backlog({
+      spool: new Spool(options.spoolPath),
+      chain: this.#chain,
+      hardMax:
+        this.#behaviour === 'fail-closed' ? this.#max + Math.ceil(this.#max / 10) : this.#max,
+      dropChunk: Math.max(1, Math.floor(this.#max / 100)),
+      clock: deps.clock,
+      logger: deps.logger,
+      metrics: deps.metrics,
+    });
+    this.#batchSize = options.batchSize ?? 200;
+    this.#flushIntervalMs = options.flushIntervalMs ?? 200;
+    this.#headIntervalMs = options.headIntervalMs ?? 60_000;
+    this.#closeTimeoutMs = options.closeTimeoutMs ?? 5000;
+    this.#writeTimeoutMs = options.writeTimeoutMs ?? 10_000;
+    this.#backoff = new Backoff(options.retryInitialMs ?? 500, options.retryMaxMs ?? 30_000);
+    this.#loops = new BackgroundLoops(deps.logger);
+    if (!Number.isInteger(this.#max) || this.#max < 1 || this.#batchSize < 1) {
+      throw new TypeError('the ledger spool and batch sizes must be positive integers');
+    }
+  }
+
+  /** This process's chain and where it stands. */
+  head(): ChainHead {
+    return this.#chain.head();
+  }
+
+  /** Records waiting for the database (memory, in flight, spool). */
+  backlog(): number {
+    return this.#backlog.size;
+  }
+
+  /** Records an issuance event (see `event-mapping.ts` for which are recorded). Never throws. */
+  observe(event: IssuanceEvent): void {
+    try {
+      const body = issuanceRecordOf(event, this.#deps.currentIssuer?.());
+      if (body === undefined) return;
+      const time = event.time.getTime();
+      this.#enqueue(body, time, issuanceKeepUntil(body, time));
+    } catch (error) {
+      this.#lost(error);
+    }
+  }
+
+  /** Records that certificates' workload is gone. */
+  retire(input: RetireInput): void {
+    const now = this.#deps.clock.now();
+    this.#enqueue(retireBody(input, now), now.getTime(), now.getTime());
+  }
+
+  /** Records a revocation by hand. */
+  revoke(input: RevokeInput): void {
+    const now = this.#deps.clock.now();
+    this.#enqueue(revokeBody(input, now), now.getTime(), now.getTime());
+  }
+
+  /** Records a discovery finding. */
+  finding(input: FindingInput): void {
+    const now = this.#deps.clock.now();
+    this.#enqueue(findingBody(input, now), now.getTime(), now.getTime());
+  }
+
+  /** Closed (UNAVAILABLE) while the backlog is full under `fail-closed`. */
+  admit(): MeshCaError | undefined {
+    if (this.#behaviour !== 'fail-closed' || this.backlog() < this.#max) return undefined;
+    return new UnavailableError(
+      'ERR_LEDGER_UNAVAILABLE',
+      `the ledger cannot record: ${this.backlog()} records wait for the database (at most ${this.#max})`,
+    );
+  }
+
+  readiness(): readonly ReadinessCheck[] {
+    return [
+      {
+        name: 'ledger',
+        severity: 'informational',
+        check: () =>
+          this.#down === undefined
+            ? undefined
+            : `ledger database unavailable (${this.#down}); ${this.backlog()} records waiting`,
+      },
+    ];
+  }
+
+  /**
+   * Replays the spool and opens the database (migrating it). A database that cannot be reached
+   * does not stop start-up (records wait in the spool); a database newer than this meshca does.
+   */
+  async start(signal: AbortSignal): Promise<void> {
+    const replayed = this.#backlog.load();
+    if (replayed > 0) this.#deps.logger.info({ records: replayed }, 'ledger spool replayed');
+    await this.#open();
+    this.#loops.link(signal);
+    this.#loops.run('ledger-writer', (loopSignal) => this.#writeLoop(loopSignal));
+    this.#loops.run('ledger-head', async (loopSignal) => {
+      while (!loopSignal.aborted) {
+        await sleep(this.#headIntervalMs, loopSignal);
+        this.#logHead();
+      }
+    });
+  }
+
+  /**
+   * Writes everything waiting, returning once the backlog is empty.
+   *
+   * @throws Error when the database is unavailable at the deadline (records stay queued).
+   */
+  async flush(timeoutMs = this.#closeTimeoutMs): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    while (this.backlog() > 0) {
+      await this.#exclusive(() => this.#writeAll(deadline));
+      if (this.backlog() === 0) return;
+      if (performance.now() >= deadline) {
+        throw new Error(`ledger flush timed out with ${this.backlog()} records waiting`);
+      }
+      await sleep(Math.min(50, this.#flushIntervalMs));
+    }
+  }
+
+  /**
+   * Stops the loops, writes what it can within `closeTimeoutMs`, spools the rest, closes the
+   * database. Records that arrive afterwards (requests finishing) go straight to the spool.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.#loops.close();
+    await this.#exclusive(async () => {
+      try {
+        await this.#writeAll(performance.now() + this.#closeTimeoutMs);
+      } catch (error) {
+        this.#deps.logger.error({ err: errorMessage(error) }, 'ledger final write failed');
+      }
+      await this.#backlog.spill();
+    }).catch((error: unknown) => {
+      this.#deps.logger.error({ err: errorMessage(error) }, 'ledger spool write failed at close');
+    });
+    this.#closed = true;
+    this.#logHead();
+    await this.#deps.store.close().catch((error: unknown) => {
+      this.#deps.logger.warn({ err: errorMessage(error) }, 'ledger database close failed');
+    });
+  }
+
+  // --- enqueueing (synchronous, on the issuance path) ---
+
+  #enqueue(body: RecordBody, time: number, keepUntil: number | null): void {
+    try {
+      const record = this.#chain.next(body, time, keepUntil);
+      if (this.#closed) {
+        this.#backlog.appendAfterClose(record);
+        return;
+      }
+      this.#backlog.push(record);
+      if (this.#backlog.inMemory >= this.#batchSize) this.#wake?.();
+    } catch (error) {
+      this.#lost(error);
+    }
+  }
+
+  /** Observing never fails a request: a record that cannot be made is lost, and said so. */
+  #lost(error: unknown): void {
+    this.#deps.metrics.dropped(1);
+    this.#deps.logger.error({ err: errorMessage(error) }, 'ledger record lost');
+  }
+
+  // --- writing (the background loop) ---
+
+  async #writeLoop(signal: AbortSignal): Promise<void> {
+    for (;;) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, this.#flushIntervalMs);
+        function done(): void {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', done);
+          resolve();
+        }
+        this.#wake = done;
+        signal.addEventListener('abort', done, { once: true });
+      });
+      this.#wake = undefined;
+      if (signal.aborted) return;
+      await this.#exclusive(async () => {
+        if (this.#down !== undefined && performance.now() < this.#retryAt) {
+          await this.#backlog.spill();
+          return;
+        }
+        await this.#writeAll(Number.POSITIVE_INFINITY);
+      });
+    }
+  }
+
+  /** Writes batches until nothing waits, a write fails, or `deadline` passes. */
+  async #writeAll(deadline: number): Promise<void> {
+    if (!this.#opened && !(await this.#open())) {
+      await this.#backlog.spill();
+      return;
+    }
+    while (performance.now() < deadline) {
+      // Behind a spool, new records wait on disk too (appended after it: the order holds).
+      if (this.#backlog.spooling) await this.#backlog.spill();
+      const batch = this.#backlog.take(this.#batchSize);
+      if (batch === undefined) break;
+      try {
+        await withDeadline(
+          this.#deps.store.append(batch.records),
+          Math.min(deadline, performance.now() + this.#writeTimeoutMs),
+          () => new Error('the ledger write timed out'),
+        );
+      } catch (error) {
+        this.#backlog.failed(batch);
+        this.#failed(error);
+        await this.#backlog.spill();
+        return;
+      }
+      this.#backlog.written(batch);
+      this.#recovered();
+    }
+    await this.#backlog.compact();
+  }
+
+  /** Opens the database; false (logged, retried later) when it cannot be reached. */
+  async #open(): Promise<boolean> {
+    try {
+      await this.#deps.store.open();
+      this.#opened = true;
+      this.#recovered();
+      return true;
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 'ERR_LEDGER_SCHEMA') throw error;
+      this.#failed(error);
+      return false;
+    }
+  }
+
+  #failed(error: unknown): void {
+    this.#deps.metrics.writeError();
+    const delay = this.#backoff.next();
+    this.#retryAt = performance.now() + delay;
+    const reason = errorMessage(error);
+    if (this.#down === undefined) {
+      this.#deps.logger.warn(
+        { err: reason, backlog: this.backlog(), retryMs: delay },
+        'ledger database unavailable; records go to the spool',
+      );
+    }
+    this.#down = reason;
+  }
+
+  #recovered(): void {
+    if (this.#down !== undefined) {
+      this.#deps.logger.info({ backlog: this.backlog() }, 'ledger database available again');
+    }
+    this.#down = undefined;
+    this.#backoff.reset();
+  }
+
+  #logHead(): void {
+    const head = this.#chain.head();
+    this.#deps.metrics.chainHead(head.sequence);
+    this.#deps.logger.info(
+      {
+        chainId: head.chainId,
+        writer: head.writer,
+        sequence: head.sequence,
+        hash: head.hash,
+        backlog: this.backlog(),
+      },
+      'ledger chain head',
+    );
+  }
+
+  #exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#writing.then(work, work);
+    this.#writing = run.catch(() => undefined);
+    return run;
+  }
+}
