@@ -79,6 +79,9 @@ describe('transport limits', () => {
   });
 
   it(`runs at most ${TRANSPORT_LIMITS.maxConcurrentStreams} calls of one connection at once; the rest wait their turn`, async () => {
+    // An established connection, whose client knows the server's SETTINGS (a client may send its
+    // first flight of streams before it has read them; the server then refuses the excess).
+    await stillServes();
     let inside = 0;
     let most = 0;
     let release: () => void = () => undefined;
@@ -93,9 +96,6 @@ describe('transport limits', () => {
       return tokenCaller(credentials);
     };
     try {
-      // An established connection, whose client knows the server's SETTINGS (a client may send
-      // its first flight of streams before it has read them; the server then refuses the excess).
-      await stillServes();
       const calls = Array.from({ length: 300 }, () => raw.call(valid, AUTH));
       const deadline = Date.now() + 15_000;
       while (inside < TRANSPORT_LIMITS.maxConcurrentStreams && Date.now() < deadline) {
