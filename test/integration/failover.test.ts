@@ -194,9 +194,9 @@ describeKube('failover with a cluster', () => {
       'the other replica holding the Lease',
       async () => {
         const lease = await readLease();
-        return lease.spec?.holderIdentity !== name && lease.spec?.holderIdentity !== undefined
-          ? lease
-          : undefined;
+        // Released, the Lease has no holder (""): wait for the one who takes it.
+        const holder = lease.spec?.holderIdentity;
+        return holder !== name && holder !== undefined && holder !== '' ? lease : undefined;
       },
       LEASE_DURATION_MS + 20_000,
     );
@@ -256,7 +256,10 @@ describeKube('failover with a cluster', () => {
       'a new holder of the Lease',
       async () => {
         const lease = await readLease();
-        return lease.spec?.holderIdentity !== last.spec?.holderIdentity ? lease : undefined;
+        const holder = lease.spec?.holderIdentity;
+        return holder !== last.spec?.holderIdentity && holder !== undefined && holder !== ''
+          ? lease
+          : undefined;
       },
       LEASE_DURATION_MS + 10_000,
     );

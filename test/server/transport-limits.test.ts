@@ -60,21 +60,24 @@ describe('transport limits', () => {
     }
   });
 
-  it.each<[string, Record<string, string>, string]>([
-    ['a 20 KiB header list', { ...AUTH, 'x-padding': 'a'.repeat(20 * 1024) }, 'OK'],
+  // Past the header bounds Node refuses the stream itself (RST_STREAM ENHANCE_YOUR_CALM, which
+  // clients report as RESOURCE_EXHAUSTED; for some sizes and timings INTERNAL_ERROR instead).
+  const REFUSED_BY_HTTP2 = ['RESOURCE_EXHAUSTED', 'INTERNAL'];
+  it.each<[string, Record<string, string>, readonly string[]]>([
+    ['a 20 KiB header list', { ...AUTH, 'x-padding': 'a'.repeat(20 * 1024) }, ['OK']],
     [
       'a header list over 32 KiB',
       { authorization: `Bearer ${'a'.repeat(40 * 1024)}` },
-      'RESOURCE_EXHAUSTED',
+      REFUSED_BY_HTTP2,
     ],
     [
       'more than 64 header fields',
       Object.fromEntries(Array.from({ length: 70 }, (_, index) => [`x-field-${index}`, 'v'])),
-      'RESOURCE_EXHAUSTED',
+      REFUSED_BY_HTTP2,
     ],
   ])('%s', async (_name, metadata, expected) => {
     const outcome = await raw.call(valid, metadata);
-    expect(Status[outcome.code]).toBe(expected);
+    expect(expected).toContain(Status[outcome.code]);
     await stillServes();
   });
 

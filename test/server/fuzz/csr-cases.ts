@@ -307,12 +307,13 @@ export function hostileCsrCase(context: FuzzContext, random: Random): FuzzCase {
   const pem = (bytes: Buffer): string => encodePem(PEM_CERTIFICATE_REQUEST, bytes);
   const forge = (spec: ForgeSpec): string => forgeCsr(context.key, context.uri, spec);
   switch (random.int(15)) {
-    case 0:
-      return withCsr(
-        context,
-        'truncated-pem',
-        context.csrPem.slice(0, random.int(context.csrPem.length)),
-      );
+    case 0: {
+      const pemText = context.csrPem;
+      const cut = random.int(pemText.length);
+      // Cut after the END line (only the final newline lost), it is still a whole block.
+      const whole = cut >= pemText.lastIndexOf('-----') + 5;
+      return withCsr(context, 'truncated-pem', pemText.slice(0, cut), whole ? ['OK'] : INVALID);
+    }
     case 1:
       return withCsr(context, 'truncated-der', pem(der.subarray(0, random.int(der.length))));
     case 2: {
