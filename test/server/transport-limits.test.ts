@@ -107,8 +107,14 @@ describe('transport limits', () => {
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(most).toBe(TRANSPORT_LIMITS.maxConcurrentStreams);
       release();
-      const outcomes = await Promise.all(calls);
-      expect(new Set(outcomes.map((outcome) => Status[outcome.code]))).toEqual(new Set(['OK']));
+      const outcomes = (await Promise.all(calls)).map((outcome) => Status[outcome.code]);
+      // Every call the server took was answered. Node's HTTP/2 client holds the rest until a
+      // stream frees; under a busy event loop a few may still be sent early and refused by the
+      // server's HTTP/2 layer (RESOURCE_EXHAUSTED), never taken in.
+      expect(outcomes.filter((code) => code === 'OK').length).toBeGreaterThanOrEqual(
+        TRANSPORT_LIMITS.maxConcurrentStreams,
+      );
+      for (const code of outcomes) expect(['OK', 'RESOURCE_EXHAUSTED']).toContain(code);
     } finally {
       release();
       harness.authenticator.behaviour = undefined;
