@@ -17,6 +17,7 @@ const LIBRARY_OWNERS = {
   asn1js: ['asn1', 'ca', 'csr'],
   '@kubernetes/client-node': ['kube'],
   'prom-client': ['metrics'],
+  protobufjs: ['server'],
   'better-sqlite3': ['ledger'],
   pg: ['ledger'],
 };

@@ -88,6 +88,9 @@ export const ERROR_CATALOGUE = {
   ERR_INTERNAL: { kind: 'internal' },
   /** The ledger database was migrated by a newer meshca. */
   ERR_LEDGER_SCHEMA: { kind: 'internal' },
+  // --- Hardening (#13) ---
+  // A rate limit (per identity or per replica) is exhausted: the client retries with backoff.
+  ERR_RATE_LIMITED: { kind: 'unavailable' },
 } as const satisfies Readonly<Record<string, CatalogueEntry>>;
 
 /** Stable error codes. */
@@ -132,6 +135,25 @@ export function boundClientMessage(text: string): string {
   let cut = text.slice(0, MAX_CLIENT_MESSAGE_BYTES - 3);
   while (Buffer.byteLength(cut, 'utf8') > MAX_CLIENT_MESSAGE_BYTES - 3) cut = cut.slice(0, -1);
   return `${cut}...`;
+}
+
+/** The most characters of one client-supplied value a message quotes (an OID, a label...). */
+export const MAX_QUOTED_INPUT_CHARS = 48;
+
+/**
+ * Client input as a message may quote it, so that the message names the rule broken and stays
+ * short whatever was sent: at most `maxChars` characters (then "…"), control characters shown as
+ * U+FFFD. Every message that echoes client input quotes it through this, at the source: the
+ * 512-byte bound of {@link boundClientMessage} is only the last line of defence, and a cut there
+ * would lose the end of the sentence (the rule) rather than the middle of the value.
+ */
+export function quoteInput(input: string, maxChars = MAX_QUOTED_INPUT_CHARS): string {
+  // Only a bounded prefix is ever looked at, however long the input (an OID with 20,000 arcs).
+  const head = Array.from(input.slice(0, 2 * maxChars + 2));
+  const shown = head.slice(0, maxChars).join('');
+  // eslint-disable-next-line no-control-regex -- control characters are what is replaced
+  const printable = shown.replace(/[\u0000-\u001f\u007f-\u009f]/g, '\uFFFD');
+  return head.length > maxChars ? `${printable}…` : printable;
 }
 
 /** Base class of every error a caller's input can cause. */

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { quoteInput } from '../errors.js';
 
 /** One decoded PEM block. */
 export interface PemBlock {
@@ -46,7 +47,10 @@ export function decodePem(text: string): PemBlock[] {
     const end = text.slice(endAt + END.length, endLabelEnd);
     const body = text.slice(beginLabelEnd + DASHES.length, endAt);
     position = endLabelEnd + DASHES.length;
-    if (begin !== end) throw new Error(`PEM block BEGIN ${begin} ends with END ${end}`);
+    // The BEGIN label matched LABEL (64 characters at most); the END label may be anything.
+    if (begin !== end) {
+      throw new Error(`PEM block BEGIN ${begin} ends with END ${quoteInput(end)}`);
+    }
     const compact = body.replace(/\s+/g, '');
     if (!BASE64_BODY.test(compact) || compact.length % 4 !== 0) {
       throw new Error(`PEM block ${begin} has a body that is not base64`);

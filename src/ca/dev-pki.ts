@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parseCertificatesPem, type ParsedCertificate } from '../asn1/index.js';
 import { CACERTS_FILES } from './material.js';
 import { createCaCertificate, generateCaKey, type CaKeyPair } from './pki-builder.js';
-import { writeFileAtomically } from '../util/index.js';
+import { readPrivateKeyFile, writeFileAtomically } from '../util/index.js';
 
 /** Where the development PKI lives inside the state directory. */
 export interface DevPkiLayout {
@@ -107,7 +107,7 @@ async function readExisting(
   try {
     const [rootPem, rootKeyPem, intermediatePem] = await Promise.all([
       readFile(join(layout.rootDir, 'root-cert.pem'), 'utf8'),
-      readFile(join(layout.rootDir, 'root-key.pem'), 'utf8'),
+      readPrivateKeyFile(join(layout.rootDir, 'root-key.pem')),
       readFile(join(layout.caDir, CACERTS_FILES.cert), 'utf8'),
     ]);
     const [root] = parseCertificatesPem(rootPem, 'root-cert.pem');

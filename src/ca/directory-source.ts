@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { BackgroundLoops, type Part, type ReadinessCheck } from '../runtime/index.js';
 import { sleep } from '../util/index.js';
@@ -70,10 +69,7 @@ export class DirectoryCaSource implements Part {
         // Material refused only for now (rotation timing, not yet valid) is tried again.
         this.#reloader.retryPending();
       } catch (error) {
-        this.#logger.error(
-          { dir, err: errorMessage(error) },
-          'cannot read the CA directory; keeping the current material',
-        );
+        this.#reloader.unreadable(dir, error);
       }
     }
   }

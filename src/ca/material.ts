@@ -10,6 +10,7 @@ import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseCertificatesPem, type ParsedCertificate } from '../asn1/index.js';
+import { KeyFilePermissionError, readPrivateKeyFile } from '../util/index.js';
 import { NotYetValidError, buildCertificationPath, describe } from './chain.js';
 import { createTrustBundle, type TrustBundle } from './trust-bundle.js';
 
@@ -133,15 +134,23 @@ export async function loadCaDirectory(dir: string, at: Date): Promise<CaMaterial
 /**
  * Reads the PEM texts of a `cacerts` directory, without verifying them.
  *
- * @throws {@link CaMaterialError} when a required file is missing or unreadable.
+ * @throws {@link CaMaterialError} when a required file is missing or unreadable, or when
+ * `ca-key.pem` is readable by other users.
  */
 export async function readCaDirectory(dir: string): Promise<CaMaterialSource> {
   const read = async (name: string, required: boolean): Promise<string | undefined> => {
+    const path = join(dir, name);
     try {
-      return await readFile(join(dir, name), 'utf8');
+      // The key is refused when others could read it (util/files.ts says which modes pass).
+      return name === CACERTS_FILES.key
+        ? await readPrivateKeyFile(path)
+        : await readFile(path, 'utf8');
     } catch (error) {
       if (!required && (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw new CaMaterialError(`cannot read ${join(dir, name)}: ${(error as Error).message}`, {
+      if (error instanceof KeyFilePermissionError) {
+        throw new CaMaterialError(error.message, { cause: error });
+      }
+      throw new CaMaterialError(`cannot read ${path}: ${(error as Error).message}`, {
         cause: error,
       });
     }

@@ -41,6 +41,8 @@ export class CaReloader {
   readonly #history: RotationHistory;
   #lastOffered = '';
   #pending: { readonly source: CaMaterialSource; readonly origin: string } | undefined;
+  /** Why the source could not be read at its last attempt, to count each failure once. */
+  #lastUnreadable: string | undefined;
 
   constructor(
     authority: CertificateAuthority,
@@ -63,6 +65,8 @@ export class CaReloader {
    * @throws {@link CaMaterialError} only while no material is installed yet.
    */
   offer(source: CaMaterialSource, origin: string): boolean {
+    // Read successfully: a later failure to read is news again.
+    this.#lastUnreadable = undefined;
     const digest = fingerprint(source);
     // The same bytes again (a directory poll, a resync): nothing new, and what is pending stays.
     if (digest === this.#lastOffered) return false;
@@ -149,6 +153,22 @@ export class CaReloader {
       'CA material loaded',
     );
     return true;
+  }
+
+  /**
+   * Records that the source could not even be read (a file missing or unreadable, a key file
+   * other users can read): refused like invalid material — counted as a rejected reload and
+   * logged — once per distinct reason while it lasts; the current material stays in use.
+   */
+  unreadable(origin: string, error: unknown): void {
+    const reason = errorMessage(error);
+    if (reason === this.#lastUnreadable) return;
+    this.#lastUnreadable = reason;
+    this.#metrics.caReload('rejected');
+    this.#logger.error(
+      { origin, err: reason },
+      'new CA material refused: it cannot be read; keeping the current material',
+    );
   }
 
   /**

@@ -7,7 +7,6 @@
  *
  * @module
  */
-import { errorMessage } from '../errors.js';
 import { Informer, type InformerEvent, type KubeClient, type RawObject } from '../kube/index.js';
 import type { Logger } from '../logger.js';
 import { BackgroundLoops, type Part, type ReadinessCheck } from '../runtime/index.js';
@@ -138,10 +137,8 @@ export class SecretCaSource implements Part {
     try {
       this.#reloader.offer(caSourceFromSecret(secret, this.description), this.description);
     } catch (error) {
-      this.#logger.error(
-        { secret: this.description, err: errorMessage(error) },
-        'CA Secret unusable; keeping the current material',
-      );
+      // A Secret in neither layout: refused and counted like broken material.
+      this.#reloader.unreadable(this.description, error);
     }
   }
 

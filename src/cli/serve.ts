@@ -14,7 +14,8 @@ import { CsrValidator } from '../csr/index.js';
 import { IssuanceObservers, RequestLogObserver } from '../events/index.js';
 import type { ApiReachabilityOptions } from '../kube/index.js';
 import type { Logger } from '../logger.js';
-import { CaMetrics, IssuanceMetricsObserver } from '../metrics/index.js';
+import { IssuanceRateLimiter } from '../limits/index.js';
+import { CaMetrics, IssuanceMetricsObserver, LimitMetrics } from '../metrics/index.js';
 import { TtlPolicy } from '../policy/index.js';
 import { PartRunner, type Readiness } from '../runtime/index.js';
 import {
@@ -80,10 +81,14 @@ export async function startServer(config: Config, deps: ServeDeps): Promise<Runn
     const decider = await policyDecider(config, clusters, pods, runner, ttl, shared);
     const ledger = ledgerWiring(config, { ...shared, authority, clusters, pods });
 
+    const limitMetrics = new LimitMetrics(metrics.registry);
+    const limiter = new IssuanceRateLimiter(config.rateLimits, limitMetrics);
+    limitMetrics.trackIdentities(() => limiter.trackedIdentities);
     const service = new CertificateService(
       {
         authenticator: await authenticator(config, clusters, shared),
         impersonation: pods?.authorizer,
+        limiter,
         csrValidator: new CsrValidator(config.keyPolicy),
         decider,
         signer: new LocalIntermediateSigner(authority, config.ttl, clock),

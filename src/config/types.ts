@@ -8,6 +8,7 @@ import type { JwksSource, TokenCacheOptions } from '../auth/index.js';
 import type { KeyPolicyOptions } from '../csr/index.js';
 import type { KubeConnection } from '../kube/index.js';
 import type { PostgresTlsMode, SpoolFullBehaviour } from '../ledger/index.js';
+import type { RateLimitOptions } from '../limits/index.js';
 import type { LOG_LEVELS } from '../logger.js';
 import type { TtlOptions } from '../policy/index.js';
 import type { SecretText } from './secret-text.js';
@@ -158,6 +159,8 @@ export interface Config {
     readonly shutdownGraceMs: number;
   };
   readonly http: { readonly listen: string };
+  /** Rate limits on CreateCertificate, per identity and per replica. */
+  readonly rateLimits: RateLimitOptions;
   readonly trustDomain: string;
   readonly cluster: { readonly id: string; readonly aliases: readonly string[] };
   readonly kube: KubeConnection | undefined;

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { InvalidRequestError } from '../errors.js';
+import { InvalidRequestError, quoteInput } from '../errors.js';
 import {
   DerError,
   DerReader,
@@ -42,7 +42,8 @@ export function checkExtensions(extensions: readonly CsrExtension[]): string[] {
   const seen = new Set<string>();
   let uris: string[] | undefined;
   for (const extension of extensions) {
-    const label = EXTENSION_LABELS[extension.oid] ?? extension.oid;
+    // The OID is the client's: quoted short (it may have thousands of arcs).
+    const label = EXTENSION_LABELS[extension.oid] ?? quoteInput(extension.oid);
     // RFC 5280 §4.2: "A certificate MUST NOT include more than one instance of a particular
     // extension." A request that does cannot be mapped onto one certificate.
     if (seen.has(extension.oid)) {
@@ -196,7 +197,7 @@ function checkExtKeyUsage(value: Buffer): void {
     if (!ALLOWED_KEY_PURPOSES.has(purpose)) {
       throw new InvalidRequestError(
         'ERR_CSR_EXT_KEY_USAGE',
-        `CSR extKeyUsage requests ${purpose}; only serverAuth and clientAuth are allowed`,
+        `CSR extKeyUsage requests ${quoteInput(purpose)}; only serverAuth and clientAuth are allowed`,
       );
     }
   }

@@ -6,7 +6,7 @@
  * @module
  */
 import { createPublicKey, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
-import { InvalidRequestError, errorMessage } from '../errors.js';
+import { InvalidRequestError, errorMessage, quoteInput } from '../errors.js';
 import { parseSpki } from './spki.js';
 import {
   OID_ECDSA_WITH_SHA256,
@@ -107,7 +107,7 @@ export function inspectKey(spkiDer: Buffer, policy: KeyPolicyOptions): CsrKey {
       if (!(curve in CURVE_BITS) || !policy.allowedCurves.includes(curve)) {
         throw new InvalidRequestError(
           'ERR_CSR_KEY_CURVE',
-          `CSR ECDSA key uses curve ${key.curve}; allowed: ${policy.allowedCurves.join(', ')}`,
+          `CSR ECDSA key uses curve ${quoteInput(key.curve)}; allowed: ${policy.allowedCurves.join(', ')}`,
         );
       }
       // Importing checks that the point is on the curve.
@@ -122,7 +122,7 @@ export function inspectKey(spkiDer: Buffer, policy: KeyPolicyOptions): CsrKey {
     case 'other':
       throw new InvalidRequestError(
         'ERR_CSR_KEY_ALGORITHM',
-        `CSR key algorithm ${key.algorithm} is not allowed; use RSA or ECDSA`,
+        `CSR key algorithm ${quoteInput(key.algorithm)} is not allowed; use RSA or ECDSA`,
       );
   }
 }
@@ -150,14 +150,14 @@ export function signatureDigest(algorithmOid: string, key: CsrKey): string {
   if (entry === undefined) {
     throw new InvalidRequestError(
       'ERR_CSR_SIGNATURE_ALGORITHM',
-      `CSR signature algorithm ${algorithmOid} is not allowed; use SHA-256 or stronger with RSA PKCS#1 v1.5 or ECDSA`,
+      `CSR signature algorithm ${quoteInput(algorithmOid)} is not allowed; use SHA-256 or stronger with RSA PKCS#1 v1.5 or ECDSA`,
     );
   }
   const [keyAlgorithm, digest] = entry;
   if (keyAlgorithm !== key.algorithm) {
     throw new InvalidRequestError(
       'ERR_CSR_SIGNATURE_ALGORITHM',
-      `CSR signature algorithm ${algorithmOid} does not match its ${key.algorithm} key`,
+      `CSR signature algorithm ${quoteInput(algorithmOid)} does not match its ${key.algorithm} key`,
     );
   }
   return digest;

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { InvalidRequestError, PermissionDeniedError } from '../errors.js';
+import { InvalidRequestError, PermissionDeniedError, quoteInput } from '../errors.js';
 import { OID_AT_COMMON_NAME, OID_AT_ORGANIZATION } from '../asn1/index.js';
 import type { SpiffeId } from '../identity/index.js';
 import { checkExtensions } from './extensions.js';
@@ -17,6 +17,9 @@ import {
   type KeyPolicyOptions,
 } from './key.js';
 import { parseCsrPem, type ParsedCsr } from './parse.js';
+
+/** A SPIFFE ID is quoted whole up to this length (Istio's are well under 100 characters). */
+const MAX_QUOTED_URI_CHARS = 100;
 
 /** A CSR that may be signed for {@link ValidatedCsr.identity}. */
 export interface ValidatedCsr {
@@ -52,7 +55,7 @@ export class CsrValidator {
     if (uri !== identity.uri) {
       throw new PermissionDeniedError(
         'ERR_CSR_IDENTITY_NOT_OWNED',
-        `CSR asks for ${truncate(uri ?? '')} but the caller may only receive ${identity.uri}`,
+        `CSR asks for ${quoteInput(uri ?? '', MAX_QUOTED_URI_CHARS)} but the caller may only receive ${identity.uri}`,
       );
     }
     await verifyProofOfPossession(csr.infoDer, csr.signature, digest, key);
@@ -85,7 +88,7 @@ function checkStructure(csr: ParsedCsr): void {
     if (attribute.type !== OID_AT_ORGANIZATION) {
       throw new InvalidRequestError(
         'ERR_CSR_SUBJECT_ATTRIBUTE',
-        `CSR subject has attribute ${attribute.type}; only an empty subject or O= is allowed`,
+        `CSR subject has attribute ${quoteInput(attribute.type)}; only an empty subject or O= is allowed`,
       );
     }
   }
@@ -93,12 +96,7 @@ function checkStructure(csr: ParsedCsr): void {
   if (attribute !== undefined) {
     throw new InvalidRequestError(
       'ERR_CSR_ATTRIBUTE',
-      `CSR carries attribute ${attribute}; only extensionRequest is allowed`,
+      `CSR carries attribute ${quoteInput(attribute)}; only extensionRequest is allowed`,
     );
   }
-}
-
-/** Client-supplied text in a message is bounded so that errors stay readable. */
-function truncate(text: string): string {
-  return text.length > 200 ? `${text.slice(0, 200)}...` : text;
 }

@@ -11,7 +11,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SignJWT, exportJWK, exportPKCS8, generateKeyPair, importPKCS8 } from 'jose';
 import type { Clock } from '../clock.js';
-import { writeFileAtomically } from '../util/index.js';
+import { KeyFilePermissionError, readPrivateKeyFile, writeFileAtomically } from '../util/index.js';
 
 /** The `iss` of development tokens (RFC 2606 reserves `.invalid`, so it can never be real). */
 export const DEV_TOKEN_ISSUER = 'https://meshca.invalid/dev-token-issuer';
@@ -75,9 +75,10 @@ export async function issueDevToken(
   let pem: string;
   let jwks: { keys: { kid?: string }[] };
   try {
-    pem = await readFile(layout.privateKeyFile, 'utf8');
+    pem = await readPrivateKeyFile(layout.privateKeyFile);
     jwks = JSON.parse(await readFile(layout.jwksFile, 'utf8')) as typeof jwks;
   } catch (error) {
+    if (error instanceof KeyFilePermissionError) throw error;
     throw new Error(
       `no development token issuer in ${stateDir}; run "meshca serve" once to create it`,
       { cause: error },

@@ -10,3 +10,4 @@ export { LedgerMetrics } from './ledger-metrics.js';
 export type { FindingCount } from './discovery-metrics.js';
 export { DiscoveryMetrics } from './discovery-metrics.js';
 export { PolicyMetrics } from './policy-metrics.js';
+export { LimitMetrics } from './limit-metrics.js';

@@ -1,7 +1,9 @@
 /**
  * The gRPC adapter: decodes IstioCertificateRequest and its metadata into domain values, calls
  * {@link CertificateService}, and maps every outcome through `status.ts`. Handlers never throw
- * and never return a promise to grpc-js (which would not await it; STYLE.md "Errors").
+ * and never return a promise to grpc-js (which would not await it; STYLE.md "Errors"), and the
+ * request body is decoded by our own deserializer (`request-codec.ts`), which never throws
+ * either: no input reaches grpc-js' default INTERNAL.
  *
  * @module
  */
@@ -14,6 +16,8 @@ import type { Part, ReadinessCheck } from '../runtime/index.js';
 import type { IstioCertificateRequest__Output } from '../gen/istio/v1/auth/IstioCertificateRequest.js';
 import type { IstioCertificateResponse } from '../gen/istio/v1/auth/IstioCertificateResponse.js';
 import { CERTIFICATE_SERVICE_NAME, loadIstioCaProto } from './proto.js';
+import { RequestDecoder, type WireRequest } from './request-codec.js';
+import { grpcServerLimits } from './transport-limits.js';
 import type { CertificateRequest, CertificateService } from './service.js';
 import { toGrpcStatus } from './status.js';
 
@@ -101,20 +105,21 @@ export class CaGrpcServer implements Part {
     this.#options = options;
     this.#logger = logger;
     this.#server = new grpc.Server({
-      // A CSR is a few KiB and never more than 64 KiB (csr/parse.ts): larger messages are
-      // refused before they are buffered. Streams per connection are bounded too: a proxy makes
-      // one call at a time.
-      'grpc.max_receive_message_length': 72 * 1024,
-      'grpc.max_concurrent_streams': 256,
+      // Message sizes and streams per connection (transport-limits.ts).
+      ...grpcServerLimits(),
       // Detect dead peers; clients' own 30 s pings are always welcome (grpc-js enforces no
       // minimum ping interval, so istio-agent and ztunnel keepalives never earn a GOAWAY).
       'grpc.keepalive_time_ms': 5 * 60 * 1000,
       'grpc.keepalive_timeout_ms': 20 * 1000,
     });
-    const proto = loadIstioCaProto();
-    this.#server.addService(proto.istio.v1.auth.IstioCertificateService.service, {
+    const { CreateCertificate: method } =
+      loadIstioCaProto().istio.v1.auth.IstioCertificateService.service;
+    const definition = {
+      CreateCertificate: { ...method, requestDeserialize: new RequestDecoder().decode },
+    } satisfies grpc.ServiceDefinition;
+    this.#server.addService(definition, {
       CreateCertificate: (
-        call: grpc.ServerUnaryCall<IstioCertificateRequest__Output, IstioCertificateResponse>,
+        call: grpc.ServerUnaryCall<WireRequest, IstioCertificateResponse>,
         callback: grpc.sendUnaryData<IstioCertificateResponse>,
       ) => {
         // Every call received is counted until answered, so that a drain can say what it did.
@@ -131,14 +136,18 @@ export class CaGrpcServer implements Part {
 
   #handle(
     service: CertificateService,
-    call: grpc.ServerUnaryCall<IstioCertificateRequest__Output, IstioCertificateResponse>,
+    call: grpc.ServerUnaryCall<WireRequest, IstioCertificateResponse>,
     callback: grpc.sendUnaryData<IstioCertificateResponse>,
   ): void {
     // The listener is bound with TLS credentials only, so every call arrived over TLS (istiod
     // treats a plaintext peer as unauthenticated; we never accept one).
     let request: CertificateRequest;
     try {
-      request = decodeRequest(call.request);
+      if (call.request.kind === 'undecodable') {
+        // INVALID_ARGUMENT, which no Istio client retries: a broken client fails fast.
+        throw new InvalidRequestError('ERR_REQUEST_INVALID', call.request.reason);
+      }
+      request = decodeRequest(call.request.request);
     } catch (error) {
       service.refuse(error);
       callback(toGrpcStatus(error));

@@ -17,6 +17,7 @@ export { CertificateService } from './service.js';
 export type { CredentialsSource, GrpcServerOptions } from './grpc.js';
 export { CaGrpcServer, decodeRequest } from './grpc.js';
 export { toGrpcStatus } from './status.js';
+export { TRANSPORT_LIMITS } from './transport-limits.js';
 export type { ServingIdentity } from './tls.js';
 export { RotatingServerCredentials } from './tls.js';
 export type { ServingCertificateOptions } from './serving-certificate.js';

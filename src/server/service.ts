@@ -1,9 +1,9 @@
 /**
  * The CreateCertificate use case, independent of gRPC, as one straight line:
- * authenticate → settle the identity → validate the CSR → decide → sign → answer, then one
- * {@link IssuanceEvent} to the observers (metrics, the request log, the ledger). It talks only
- * to role interfaces (Authenticator, ImpersonationAuthorizer, CsrChecker, IssuanceDecider,
- * Signer, IssuanceGate), so governance parts slot in without touching it
+ * authenticate → settle the identity → rate limits → validate the CSR → decide → sign → answer,
+ * then one {@link IssuanceEvent} to the observers (metrics, the request log, the ledger). It talks only
+ * to role interfaces (Authenticator, ImpersonationAuthorizer, IssuanceLimiter, CsrChecker,
+ * IssuanceDecider, Signer, IssuanceGate), so governance parts slot in without touching it
  * (ISTIO-CONTRACT.md §4.2 processing order, §11 E response shape).
  *
  * @module
@@ -27,6 +27,7 @@ import {
 } from '../errors.js';
 import type { IssuanceGate, IssuanceObservers } from '../events/index.js';
 import { parseWorkloadSpiffeId, type SpiffeId } from '../identity/index.js';
+import type { IssuanceLimiter } from '../limits/index.js';
 import type { Decision, IssuanceDecider } from '../policy/index.js';
 import { raceSignal } from '../util/index.js';
 import { buildIssuanceEvent, type RequestTrace } from './issuance-event-builder.js';
@@ -79,6 +80,11 @@ export interface CertificateServiceDeps {
   readonly csrValidator: CsrChecker;
   readonly decider: IssuanceDecider;
   readonly signer: Signer;
+  /**
+   * Rate limits, checked once the subject identity is known and before the CSR is validated;
+   * absent: no limits.
+   */
+  readonly limiter: IssuanceLimiter | undefined;
   /** Conditions checked before signing (e.g. the ledger can still record). */
   readonly gates: readonly IssuanceGate[];
   readonly observers: IssuanceObservers;
@@ -176,6 +182,10 @@ export class CertificateService {
     trace.caller = caller;
     const identity = await this.#targetIdentity(caller, request.impersonatedIdentity, signal);
     trace.subject = identity;
+    // Before the costly steps (CSR parsing, proof of possession, signing): a crash-looping proxy
+    // costs a bucket lookup per call, not a signature.
+    const limited = this.#deps.limiter?.admit(identity);
+    if (limited !== undefined) throw limited;
     const csr = await this.#deps.csrValidator.validate(request.csrPem, identity);
     trace.csr = csr;
     const decision = await this.#deps.decider.decide(

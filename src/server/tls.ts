@@ -10,6 +10,7 @@
  */
 import type { SecureContextOptions } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
+import { http2ServerLimits } from './transport-limits.js';
 
 /**
  * TLS 1.2 suites: ECDHE with AES-GCM or ChaCha20 only, which covers istio-agent's FIPS 140-2
@@ -50,7 +51,11 @@ function contextOptions(identity: ServingIdentity): SecureContextOptions {
 export class RotatingServerCredentials extends grpc.ServerCredentials {
   constructor(identity: ServingIdentity) {
     // requestCert without rejectUnauthorized: ask for a client certificate, accept its absence.
-    super({ requestCert: true, rejectUnauthorized: false }, contextOptions(identity));
+    // The HTTP/2 limits grpc-js has no option for ride along (transport-limits.ts).
+    super(
+      { requestCert: true, rejectUnauthorized: false, ...http2ServerLimits() },
+      contextOptions(identity),
+    );
   }
 
   /** Uses `identity` for every handshake from now on. */

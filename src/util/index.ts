@@ -5,7 +5,12 @@
  */
 export { raceSignal, sleep, withDeadline } from './abort.js';
 export { Semaphore } from './semaphore.js';
-export { writeFileAtomically } from './files.js';
+export {
+  KeyFilePermissionError,
+  keyFileModeProblem,
+  readPrivateKeyFile,
+  writeFileAtomically,
+} from './files.js';
 export { Backoff } from './backoff.js';
 export { RateLimiter } from './rate-limiter.js';
 export { formatDuration, parseDurationMs } from './duration.js';

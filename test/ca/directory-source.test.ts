@@ -79,7 +79,9 @@ describe('DirectoryCaSource', () => {
     rmSync(join(dir, CACERTS_FILES.key));
     await eventually('unreadable', () =>
       logs().some(
-        (line) => line['msg'] === 'cannot read the CA directory; keeping the current material',
+        (line) =>
+          line['msg'] ===
+          'new CA material refused: it cannot be read; keeping the current material',
       )
         ? true
         : undefined,

@@ -1,5 +1,5 @@
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CACERTS_FILES,
@@ -581,6 +581,21 @@ describe('loadCaDirectory', () => {
       await expect(load).rejects.toThrow(`cannot read ${join(dir, file)}: ENOENT`);
     },
   );
+
+  it('refuses a ca-key.pem other users can read, naming the file and the fix', async () => {
+    const dir = tempDir();
+    await writeTestPki(dir, pki);
+    const keyPath = join(dir, CACERTS_FILES.key);
+    chmodSync(keyPath, 0o644);
+    const load = loadCaDirectory(dir, NOW);
+    await expect(load).rejects.toBeInstanceOf(CaMaterialError);
+    await expect(load).rejects.toThrow(
+      `private key file ${keyPath} has mode 0644: other users may read or change it; run "chmod 600 ${keyPath}"`,
+    );
+    chmodSync(keyPath, 0o440);
+    const material = await loadCaDirectory(dir, NOW);
+    expect(material.signingCert.sha256).toBe(pki.signing.cert.sha256);
+  });
 
   it('refuses a path that is not a directory', async () => {
     const dir = tempDir();

@@ -187,7 +187,11 @@ describe('SecretCaSource', () => {
     );
     secret({ unrelated: b64('x') });
     await eventually('unusable', () =>
-      logs().some((line) => line['msg'] === 'CA Secret unusable; keeping the current material')
+      logs().some(
+        (line) =>
+          line['msg'] ===
+          'new CA material refused: it cannot be read; keeping the current material',
+      )
         ? true
         : undefined,
     );

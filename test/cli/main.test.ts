@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { runCommand } from '../../src/cli/main.js';
 import { checkCertificateChain } from '../../src/ca/index.js';
 import { parseCertificatesPem } from '../../src/asn1/index.js';
+import { captureLog } from '../support/log-capture.js';
 import { freePort } from '../support/process.js';
 import { removeTempDirs, tempDir } from '../support/tmp.js';
 
@@ -20,7 +21,12 @@ function io(env: Record<string, string> = {}): {
   return {
     io: {
       stdout: { write: (text: string) => (out += text) },
-      stderr: { write: (text: string) => (err += text) },
+      stderr: {
+        write: (text: string) => {
+          err += text;
+          captureLog(text);
+        },
+      },
       env,
       cwd: process.cwd(),
     },

@@ -68,6 +68,13 @@ describe('buildConfig defaults', () => {
         shutdownGraceMs: 10_000,
       },
       http: { listen: '0.0.0.0:9402' },
+      rateLimits: {
+        perIdentityPerSecond: 20,
+        perIdentityBurst: 400,
+        globalPerSecond: 1000,
+        globalBurst: 2000,
+        maxIdentities: 100_000,
+      },
       trustDomain: 'cluster.local',
       cluster: { id: 'Kubernetes', aliases: [] },
       kube: undefined,
@@ -307,6 +314,23 @@ describe('buildConfig: values', () => {
   ])('accepts %s %p', (key, value) => {
     expect(() => build({ [key]: value })).not.toThrow();
   });
+
+  it('switches a rate limit off with 0, whatever its burst', () => {
+    const config = build({
+      rateLimitPerIdentity: 0,
+      rateLimitPerIdentityBurst: 0,
+      rateLimitIdentities: 0,
+      rateLimitGlobal: 0,
+      rateLimitGlobalBurst: 0,
+    });
+    expect(config.rateLimits).toEqual({
+      perIdentityPerSecond: 0,
+      perIdentityBurst: 0,
+      globalPerSecond: 0,
+      globalBurst: 0,
+      maxIdentities: 0,
+    });
+  });
 });
 
 describe('buildConfig: refusals', () => {
@@ -337,6 +361,21 @@ describe('buildConfig: refusals', () => {
       '<requestTimeout>: must be at least 100ms',
     ],
     ['maxInFlight 0', { maxInFlight: 0 }, '<maxInFlight>: must be at least 1'],
+    [
+      'a per-identity burst of 0 with the limit on',
+      { rateLimitPerIdentityBurst: 0 },
+      '<rateLimitPerIdentityBurst>: must be at least 1 while rateLimitPerIdentity is on',
+    ],
+    [
+      'no identities remembered with the per-identity limit on',
+      { rateLimitIdentities: 0 },
+      '<rateLimitIdentities>: must be at least 1 while rateLimitPerIdentity is on',
+    ],
+    [
+      'a global burst of 0 with the limit on',
+      { rateLimitGlobal: 10, rateLimitGlobalBurst: 0 },
+      '<rateLimitGlobalBurst>: must be at least 1 while rateLimitGlobal is on',
+    ],
     [
       'tokenReviewConcurrency 0',
       { tokenReviewConcurrency: '0' },

@@ -26,6 +26,7 @@ import {
   type MeshcaNamespaces,
 } from '../support/kube.js';
 import { createTestPki, writeTestPki, type TestPki } from '../support/pki.js';
+import { captureLog } from '../support/log-capture.js';
 import { freePort } from '../support/process.js';
 import { removeTempDirs, tempDir } from '../support/tmp.js';
 import { csrFor } from '../server/harness.js';
@@ -85,7 +86,11 @@ async function startReplica(name: string, args: readonly string[]): Promise<Repl
     { cwd: REPO_ROOT, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => {
+    const text = chunk.toString('utf8');
+    stderr += text;
+    captureLog(text);
+  });
   child.stdout.resume();
   let gone = false;
   const exited = new Promise<number | null>((resolve) => {

@@ -27,6 +27,7 @@ import { createTestPki, type TestPki } from '../support/pki.js';
 import { freePort, run } from '../support/process.js';
 import type { TcpProxy } from '../support/tcp-proxy.js';
 import { proxiedKubeconfig as proxiedKubeconfigOf } from '../support/tcp-proxy.js';
+import { captureLog } from '../support/log-capture.js';
 import { memoryLogger } from '../support/server.js';
 import { removeTempDirs, tempDir } from '../support/tmp.js';
 import { writeTestPki } from '../support/pki.js';
@@ -373,6 +374,7 @@ describeKube('/readyz and /healthz', () => {
           ),
         },
       );
+      captureLog(result.stderr);
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(
         `meshca serve: secret ${namespaces.meshca}/cacerts not found\n`,

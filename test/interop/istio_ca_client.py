@@ -6,7 +6,9 @@ request and response messages are built from descriptors at run time, written fr
 contract as proto/istio/v1/auth/ca.proto (field numbers 1, 3, 4 and 1), so no generated code or
 grpc-tools is needed.
 
-Usage: istio_ca_client.py ADDRESS ROOT_CERT_FILE TOKEN_FILE|- CSR_FILE [VALIDITY_SECONDS]
+Usage: istio_ca_client.py [--raw] ADDRESS ROOT_CERT_FILE TOKEN_FILE|- CSR_FILE [VALIDITY_SECONDS]
+With --raw, CSR_FILE holds a whole request body, sent as is (bytes a protobuf library would not
+write: not protobuf at all, map entries without key or value...).
 Prints one JSON object: {"code": <grpc status name>, "details": str, "cert_chain": [str]}.
 """
 import json
@@ -54,26 +56,33 @@ def _messages():
 
 
 def main(argv):
+    raw = len(argv) > 1 and argv[1] == "--raw"
+    if raw:
+        argv = argv[:1] + argv[2:]
     address, root_file, token_file, csr_file = argv[1:5]
     validity = int(argv[5]) if len(argv) > 5 else 0
     Request, Response = _messages()
     with open(root_file, "rb") as f:
         credentials = grpc.ssl_channel_credentials(root_certificates=f.read())
-    with open(csr_file) as f:
-        csr = f.read()
+    with open(csr_file, "rb") as f:
+        body = f.read()
     metadata = [("clusterid", "Kubernetes")]
     if token_file != "-":
         with open(token_file) as f:
             metadata.append(("authorization", "Bearer " + f.read().strip()))
 
-    struct = struct_pb2.Struct()
-    struct.update({"CertSigner": ""})  # what istio-agent always sends
-    request = Request(csr=csr, validity_duration=validity, metadata=struct)
+    if raw:
+        request, serializer = body, lambda b: b
+    else:
+        struct = struct_pb2.Struct()
+        struct.update({"CertSigner": ""})  # what istio-agent always sends
+        request = Request(csr=body.decode("utf-8"), validity_duration=validity, metadata=struct)
+        serializer = lambda m: m.SerializeToString()
     options = [("grpc.keepalive_time_ms", 30000), ("grpc.keepalive_timeout_ms", 10000)]
     with grpc.secure_channel(address, credentials, options=options) as channel:
         call = channel.unary_unary(
             "/istio.v1.auth.IstioCertificateService/CreateCertificate",
-            request_serializer=lambda m: m.SerializeToString(),
+            request_serializer=serializer,
             response_deserializer=Response.FromString,
         )
         try:

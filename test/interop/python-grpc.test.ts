@@ -12,9 +12,12 @@ import {
   opensslUnavailableReason,
   pythonGrpcUnavailableReason,
 } from '../support/environment.js';
+import { MAX_CLIENT_MESSAGE_BYTES } from '../../src/errors.js';
+import { extension, forgeCsr, forgeKey, hugeOid, sanExtension } from '../support/csr-forge.js';
 import { run } from '../support/process.js';
 import { startDevServer, type DevServer } from '../support/server.js';
 import { removeTempDirs, tempDir } from '../support/tmp.js';
+import { requestBody, struct, structEntry, value } from '../support/wire.js';
 
 const CLIENT = fileURLToPath(new URL('istio_ca_client.py', import.meta.url));
 const missing = pythonGrpcUnavailableReason() ?? opensslUnavailableReason();
@@ -44,9 +47,15 @@ describeInterop('python3-grpcio client with openssl CSRs', () => {
     removeTempDirs();
   });
 
-  async function callCa(csrFile: string, tokenFile: string, validity = 0): Promise<PythonResult> {
+  async function callCa(
+    csrFile: string,
+    tokenFile: string,
+    validity = 0,
+    raw = false,
+  ): Promise<PythonResult> {
     const result = await run(PYTHON, [
       CLIENT,
+      ...(raw ? ['--raw'] : []),
       `localhost:${dev.server.grpcPort}`,
       rootFile,
       tokenFile,
@@ -164,5 +173,56 @@ describeInterop('python3-grpcio client with openssl CSRs', () => {
     const invalid = await callCa(csrFile, tokenFile);
     expect(invalid.code).toBe('INVALID_ARGUMENT');
     expect(invalid.details).toMatch(/DNS name/);
+  });
+
+  describe('the defects outside tests found, seen by a gRPC C-core client', () => {
+    const uri = 'spiffe://cluster.local/ns/default/sa/interop-defects';
+    let tokenFile: string;
+    beforeAll(async () => {
+      tokenFile = join(dir, 'defects.token');
+      writeFileSync(tokenFile, await dev.token('default', 'interop-defects'));
+    });
+
+    it('sees INVALID_ARGUMENT with a short message, not RESOURCE_EXHAUSTED, for an OID of 20,000 arcs', async () => {
+      // C-core refuses response metadata past 8 KiB: a 40 KB message became RESOURCE_EXHAUSTED.
+      const csrFile = join(dir, 'huge-oid.csr');
+      writeFileSync(
+        csrFile,
+        forgeCsr(forgeKey(), uri, {
+          extensions: [sanExtension([uri]), extension(hugeOid(20_000), Buffer.from([5, 0]))],
+        }),
+      );
+      const result = await callCa(csrFile, tokenFile);
+      expect(result.code).toBe('INVALID_ARGUMENT');
+      expect(result.details).toMatch(
+        /^CSR requests extension 1\.1\.2\.3\..*…; only subjectAltName/,
+      );
+      expect(Buffer.byteLength(result.details)).toBeLessThan(MAX_CLIENT_MESSAGE_BYTES);
+    });
+
+    it('sees INVALID_ARGUMENT, which istio-agent does not retry, for a body that is not protobuf', async () => {
+      const bodyFile = join(dir, 'garbage.bin');
+      writeFileSync(bodyFile, Buffer.from('\xff\xff not a protobuf message', 'latin1'));
+      const result = await callCa(bodyFile, tokenFile, 0, true);
+      expect(result.code).toBe('INVALID_ARGUMENT');
+      expect(result.details).toMatch(/^request body is not an IstioCertificateRequest/);
+    });
+
+    it('gets a certificate when metadata holds an entry without key and value', async () => {
+      const bodyFile = join(dir, 'empty-entry.bin');
+      writeFileSync(
+        bodyFile,
+        requestBody({
+          csr: forgeCsr(forgeKey(), uri),
+          metadata: struct(
+            structEntry(undefined, undefined),
+            structEntry('CertSigner', value.string('')),
+          ),
+        }),
+      );
+      const result = await callCa(bodyFile, tokenFile, 0, true);
+      expect(result.code).toBe('OK');
+      expect(result.cert_chain.length).toBeGreaterThanOrEqual(2);
+    });
   });
 });

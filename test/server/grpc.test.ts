@@ -6,7 +6,17 @@ import { status as Status, type ServiceError } from '@grpc/grpc-js';
 import { checkCertificateChain } from '../../src/ca/index.js';
 import { FixedClock } from '../../src/clock.js';
 import { UnauthenticatedError, UnavailableError } from '../../src/errors.js';
+import { MAX_CLIENT_MESSAGE_BYTES } from '../../src/errors.js';
+import { extension, forgeCsr, forgeKey, hugeOid, sanExtension } from '../support/csr-forge.js';
 import { removeTempDirs } from '../support/tmp.js';
+import {
+  RawCaClient,
+  requestBody,
+  struct,
+  structEntry,
+  value,
+  type RawOutcome,
+} from '../support/wire.js';
 import { csrFor, startHarness, type Harness } from './harness.js';
 
 const ME = 'spiffe://cluster.local/ns/default/sa/app';
@@ -188,6 +198,91 @@ describe('CreateCertificate over gRPC', () => {
     expect(chain).toHaveLength(3);
   });
 
+  describe('bodies grpc-js would have answered with INTERNAL (found by outside tests)', () => {
+    let raw: RawCaClient;
+    beforeAll(() => {
+      raw = new RawCaClient(`localhost:${harness.port}`, harness.pki.files.rootCertPem);
+    });
+    afterAll(() => {
+      raw.close();
+    });
+    const send = (body: Buffer): Promise<RawOutcome> =>
+      raw.call(body, { authorization: 'Bearer default/app' });
+
+    it.each<[string, Buffer]>([
+      ['bytes that are not protobuf', Buffer.from('this is not protobuf at all')],
+      ['a truncated varint', Buffer.from([0x18, 0x80])],
+      ['a string running past the end', Buffer.from([0x0a, 0x40, 0x41])],
+      ['a field with the wrong wire type', Buffer.from([0x0f, 0x00])],
+      ['a CSR that is not UTF-8', Buffer.from([0x0a, 0x02, 0xc3, 0x28])],
+    ])('INVALID_ARGUMENT (not retried), not INTERNAL, for %s', async (_name, body) => {
+      const outcome = await send(body);
+      expect(Status[outcome.code]).toBe('INVALID_ARGUMENT');
+      expect(outcome.details).toMatch(/^request body is not an IstioCertificateRequest: /);
+    });
+
+    it('still records every undecodable call as an issuance event: a metric and a log line', async () => {
+      const before = harness.logs().length;
+      await send(Buffer.from([0xff, 0xff, 0xff]));
+      const refused = harness
+        .logs()
+        .slice(before)
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter((line) => line['msg'] === 'certificate request refused');
+      expect(refused).toHaveLength(1);
+      expect(refused[0]).toMatchObject({ code: 'ERR_REQUEST_INVALID' });
+      const { body } = await harness.metrics.exposition();
+      expect(body).toMatch(
+        /meshca_certificate_requests_total\{outcome="invalid",reason="ERR_REQUEST_INVALID"\} [1-9]/,
+      );
+    });
+
+    it('ignores a metadata entry without key and value, as istiod does, and issues', async () => {
+      const outcome = await send(
+        requestBody({
+          csr: ec.csrPem,
+          metadata: struct(
+            structEntry(undefined, undefined),
+            structEntry('CertSigner', value.string('')),
+          ),
+        }),
+      );
+      expect(Status[outcome.code]).toBe('OK');
+      expect(outcome.body?.length).toBeGreaterThan(1000);
+    });
+
+    it('ignores a key meshca does not read whatever it holds, even no value', async () => {
+      const outcome = await send(
+        requestBody({ csr: ec.csrPem, metadata: struct(structEntry('CertSigner', undefined)) }),
+      );
+      expect(Status[outcome.code]).toBe('OK');
+    });
+
+    it('refuses an ImpersonatedIdentity entry without a value as not a string', async () => {
+      const outcome = await send(
+        requestBody({
+          csr: ec.csrPem,
+          metadata: struct(structEntry('ImpersonatedIdentity', undefined)),
+        }),
+      );
+      expect(Status[outcome.code]).toBe('INVALID_ARGUMENT');
+      expect(outcome.details).toBe('metadata.ImpersonatedIdentity must be a string value');
+    });
+  });
+
+  it('INVALID_ARGUMENT with a short message, not RESOURCE_EXHAUSTED, for an OID of 20,000 arcs', async () => {
+    const key = forgeKey();
+    const csrPem = forgeCsr(key, ME, {
+      extensions: [sanExtension([ME]), extension(hugeOid(20_000), Buffer.from([5, 0]))],
+    });
+    const error = await expectStatus(
+      harness.client().createCertificate({ csrPem, token: 'default/app' }),
+      Status.INVALID_ARGUMENT,
+      /^CSR requests extension 1\.1\.2\.3\..{0,60}…; only subjectAltName, keyUsage and extKeyUsage are allowed$/,
+    );
+    expect(Buffer.byteLength(error.details)).toBeLessThan(MAX_CLIENT_MESSAGE_BYTES);
+  });
+
   it('counts outcomes in its metrics', async () => {
     const { body } = await harness.metrics.exposition();
     expect(body).toMatch(/meshca_certificate_requests_total\{outcome="issued",reason="ok"\} \d+/);
@@ -261,6 +356,49 @@ describe('CreateCertificate server-side limits', () => {
       ).resolves.toHaveLength(3);
     } finally {
       release();
+      await harness.stop();
+    }
+  });
+
+  it('UNAVAILABLE ERR_RATE_LIMITED for a crash-looping identity, while the rest of the mesh is served', async () => {
+    const harness = await startHarness({
+      rateLimits: {
+        perIdentityPerSecond: 1,
+        perIdentityBurst: 5,
+        globalPerSecond: 0,
+        globalBurst: 0,
+        maxIdentities: 100,
+      },
+    });
+    try {
+      const looping = await csrFor(ME);
+      const client = harness.client();
+      const outcomes = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          client.createCertificate({ csrPem: looping.csrPem, token: 'default/app' }).then(
+            () => 'OK',
+            (error: unknown) =>
+              `${Status[(error as ServiceError).code]}: ${(error as ServiceError).details}`,
+          ),
+        ),
+      );
+      expect(outcomes.filter((outcome) => outcome === 'OK')).toHaveLength(5);
+      expect(new Set(outcomes.filter((outcome) => outcome !== 'OK'))).toEqual(
+        new Set([
+          'UNAVAILABLE: rate limited: too many certificate requests for this identity, retry later',
+        ]),
+      );
+      const other = await csrFor('spiffe://cluster.local/ns/default/sa/other');
+      await expect(
+        client.createCertificate({ csrPem: other.csrPem, token: 'default/other' }),
+      ).resolves.toHaveLength(3);
+      const { body } = await harness.metrics.exposition();
+      expect(body).toContain('meshca_rate_limited_total{scope="identity"} 15');
+      expect(body).toContain('meshca_rate_limited_total{scope="global"} 0');
+      expect(body).toContain(
+        'meshca_certificate_requests_total{outcome="unavailable",reason="ERR_RATE_LIMITED"} 15',
+      );
+    } finally {
       await harness.stop();
     }
   });

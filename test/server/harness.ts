@@ -21,10 +21,12 @@ import {
 } from '../../src/csr/index.js';
 import { workloadSpiffeId } from '../../src/identity/index.js';
 import { IssuanceObservers, RequestLogObserver } from '../../src/events/index.js';
-import { CaMetrics, IssuanceMetricsObserver } from '../../src/metrics/index.js';
+import { CaMetrics, IssuanceMetricsObserver, LimitMetrics } from '../../src/metrics/index.js';
+import { IssuanceRateLimiter, type RateLimitOptions } from '../../src/limits/index.js';
 import { TtlPolicy } from '../../src/policy/index.js';
 import { CaGrpcServer, CertificateService, ServingCertificate } from '../../src/server/index.js';
 import { createTestPki, type TestPki } from '../support/pki.js';
+import type { Logger } from '../../src/logger.js';
 import { memoryLogger } from '../support/server.js';
 
 /** An authenticator that accepts `Bearer ns/sa` tokens, or behaves as a test says. */
@@ -34,19 +36,24 @@ export class FakeAuthenticator implements Authenticator {
 
   authenticate(credentials: RequestCredentials, signal: AbortSignal): Promise<Caller> {
     if (this.behaviour) return this.behaviour(credentials, signal);
-    const token = credentials.authorization[0]?.replace(/^Bearer /, '') ?? '';
-    const [namespace = '', serviceAccount = ''] = token.split('/');
-    return Promise.resolve({
-      namespace,
-      serviceAccount,
-      podName: undefined,
-      podUid: undefined,
-      expiresAt: undefined,
-      identity: workloadSpiffeId('cluster.local', namespace, serviceAccount),
-      clusterId: 'Kubernetes',
-      method: 'jwt',
-    });
+    return Promise.resolve(tokenCaller(credentials));
   }
+}
+
+/** The caller a `Bearer ns/sa` token names (what {@link FakeAuthenticator} does by default). */
+export function tokenCaller(credentials: RequestCredentials): Caller {
+  const token = credentials.authorization[0]?.replace(/^Bearer /, '') ?? '';
+  const [namespace = '', serviceAccount = ''] = token.split('/');
+  return {
+    namespace,
+    serviceAccount,
+    podName: undefined,
+    podUid: undefined,
+    expiresAt: undefined,
+    identity: workloadSpiffeId('cluster.local', namespace, serviceAccount),
+    clusterId: 'Kubernetes',
+    method: 'jwt',
+  };
 }
 
 /** Options of {@link startHarness}. */
@@ -56,6 +63,10 @@ export interface HarnessOptions {
   readonly impersonation?: ImpersonationAuthorizer;
   readonly ttlClock?: Clock;
   readonly installCa?: boolean;
+  /** Where logs go (default: kept in memory for `logs()`, and captured for the secret scan). */
+  readonly logger?: Logger;
+  /** Rate limits (none by default), counted in the harness's metrics. */
+  readonly rateLimits?: RateLimitOptions;
 }
 
 /** A running harness. */
@@ -81,11 +92,17 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     options.installCa === false ? new CertificateAuthority({ verifyIssued: true }) : authority;
   const authenticator = new FakeAuthenticator();
   const metrics = new CaMetrics({ collectProcessMetrics: false });
-  const { logger, lines } = memoryLogger();
+  const memory = memoryLogger();
+  const logger = options.logger ?? memory.logger;
+  const lines = memory.lines;
   const service = new CertificateService(
     {
       authenticator,
       impersonation: options.impersonation,
+      limiter:
+        options.rateLimits === undefined
+          ? undefined
+          : new IssuanceRateLimiter(options.rateLimits, new LimitMetrics(metrics.registry)),
       csrValidator: new CsrValidator(DEFAULT_KEY_POLICY),
       decider: new TtlPolicy({
         defaultTtlSeconds: 86400,

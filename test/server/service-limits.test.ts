@@ -2,12 +2,66 @@
  * CertificateService under load and time pressure, and with misbehaving observers: maxInFlight,
  * the request deadline, client cancellation, and observers that throw.
  */
-import { InvalidRequestError, UnauthenticatedError } from '../../src/errors.js';
+import { InvalidRequestError, UnauthenticatedError, UnavailableError } from '../../src/errors.js';
 import { ThrowingObserver } from '../fakes/index.js';
 import { deferred } from '../support/deferred.js';
-import { CREDENTIALS, NOW, refusal, request, setup } from './service-setup.js';
+import {
+  CREDENTIALS,
+  IMPERSONATED,
+  NOW,
+  ZTUNNEL,
+  refusal,
+  request,
+  setup,
+} from './service-setup.js';
 
 describe('CertificateService', () => {
+  describe('rate limits', () => {
+    it('asks the limiter about the subject identity, and refuses before the CSR is looked at', async () => {
+      const asked: string[] = [];
+      const { service, csrValidator, signer, recorder } = setup({
+        limiter: {
+          admit: (subject) => {
+            asked.push(subject.uri);
+            return new UnavailableError('ERR_RATE_LIMITED', `${subject.uri} over its limit`);
+          },
+        },
+      });
+      const error = await refusal(
+        service.createCertificate(request(), CREDENTIALS, new AbortController().signal),
+      );
+      expect(error).toMatchObject({ kind: 'unavailable', code: 'ERR_RATE_LIMITED' });
+      expect(asked).toEqual(['spiffe://cluster.local/ns/default/sa/app']);
+      expect(csrValidator.calls).toEqual([]);
+      expect(signer.calls).toEqual([]);
+      // The event names who was limited.
+      expect(recorder.only()).toMatchObject({
+        outcome: 'unavailable',
+        errorCode: 'ERR_RATE_LIMITED',
+        subject: { uri: 'spiffe://cluster.local/ns/default/sa/app' },
+      });
+    });
+
+    it('asks about the impersonated identity when a node proxy asks for a pod', async () => {
+      const asked: string[] = [];
+      const { service, authenticator } = setup({
+        limiter: {
+          admit: (subject) => {
+            asked.push(subject.uri);
+            return undefined;
+          },
+        },
+      });
+      authenticator.caller = ZTUNNEL;
+      await service.createCertificate(
+        request({ impersonatedIdentity: IMPERSONATED }),
+        CREDENTIALS,
+        new AbortController().signal,
+      );
+      expect(asked).toEqual([IMPERSONATED]);
+    });
+  });
+
   describe('limits', () => {
     it('refuses beyond maxInFlight with UNAVAILABLE, before authenticating', async () => {
       const { service, authenticator, decider, recorder } = setup({ service: { maxInFlight: 1 } });

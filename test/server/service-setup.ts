@@ -6,6 +6,7 @@ import type { RequestCredentials } from '../../src/auth/index.js';
 import { FixedClock } from '../../src/clock.js';
 import type { MeshCaError } from '../../src/errors.js';
 import { IssuanceObservers } from '../../src/events/index.js';
+import type { IssuanceLimiter } from '../../src/limits/index.js';
 import {
   CertificateService,
   type CertificateRequest,
@@ -45,6 +46,8 @@ export interface SetupOptions {
   /** Observers placed before the recorder. */
   readonly extraObservers?: readonly ThrowingObserver[];
   readonly service?: Partial<CertificateServiceOptions>;
+  /** Rate limits (none by default). */
+  readonly limiter?: IssuanceLimiter;
 }
 
 /** The service and its fakes. */
@@ -78,6 +81,7 @@ export function setup(options: SetupOptions = {}): ServiceFixture {
     {
       authenticator,
       impersonation,
+      limiter: options.limiter,
       csrValidator,
       decider,
       signer,

@@ -92,6 +92,65 @@ describe('TLS transport', () => {
     ).rejects.toThrow();
   });
 
+  /** `openssl s_client` against the listener; its exit status and what it printed. */
+  const sClient = (args: readonly string[]): Promise<{ code: number | null; output: string }> =>
+    run(
+      'openssl',
+      [
+        's_client',
+        '-connect',
+        `127.0.0.1:${dev.server.grpcPort}`,
+        '-servername',
+        'localhost',
+        '-CAfile',
+        join(dev.stateDir, 'ca', 'root-cert.pem'),
+        '-alpn',
+        'h2',
+        ...args,
+      ],
+      { timeoutMs: 20_000 },
+    ).then((result) => ({ code: result.code, output: result.stdout + result.stderr }));
+
+  // The client offers what it is told (SECLEVEL=0 lets OpenSSL 3 offer TLS 1.0 and 1.1 at all),
+  // so each refusal below is the server's: an alert it sent, seen by the client.
+  it.each<[string, string[], RegExp]>([
+    ['TLS 1.1', ['-tls1_1', '-cipher', 'DEFAULT@SECLEVEL=0'], /alert protocol version/],
+    ['TLS 1.0', ['-tls1', '-cipher', 'DEFAULT@SECLEVEL=0'], /alert protocol version/],
+    [
+      'a CBC suite with RSA key exchange',
+      ['-tls1_2', '-cipher', 'AES128-SHA'],
+      /alert handshake failure/,
+    ],
+    [
+      'a CBC suite with ECDHE',
+      ['-tls1_2', '-cipher', 'ECDHE-ECDSA-AES128-SHA'],
+      /alert handshake failure/,
+    ],
+    [
+      'a CBC suite with SHA-256',
+      ['-tls1_2', '-cipher', 'ECDHE-ECDSA-AES128-SHA256'],
+      /alert handshake failure/,
+    ],
+  ])('refuses %s (openssl s_client)', async (_name, args, alert) => {
+    const { code, output } = await sClient(args);
+    expect(code).not.toBe(0);
+    expect(output).toMatch(alert);
+    expect(output).toContain('Cipher is (NONE)');
+  });
+
+  it.each<[string, string[], string]>([
+    [
+      'TLS 1.2 with ECDHE and AES-GCM',
+      ['-tls1_2', '-cipher', 'ECDHE-ECDSA-AES128-GCM-SHA256'],
+      'TLSv1.2, Cipher is ECDHE-ECDSA-AES128-GCM-SHA256',
+    ],
+    ['TLS 1.3', ['-tls1_3'], 'TLSv1.3, Cipher is TLS_AES_128_GCM_SHA256'],
+  ])('accepts %s (openssl s_client, the control)', async (_name, args, negotiated) => {
+    const { code, output } = await sClient(args);
+    expect(code).toBe(0);
+    expect(output).toContain(`New, ${negotiated}`);
+  });
+
   it('serves a certificate with the configured DNS names, serverAuth, and its intermediate', async () => {
     const socket = await handshake(dev.server.grpcPort, dev.rootCertPem, {});
     try {

@@ -47,6 +47,9 @@ async function freePortPair(): Promise<number> {
 }
 
 export default async function globalSetup(): Promise<void> {
+  // Every log line the workers see lands here (test/support/log-capture.ts); the teardown scans
+  // it for secrets. One directory per run, inherited by the workers through the environment.
+  process.env['MESHCA_TEST_LOG_DIR'] = mkdtempSync(join(tmpdir(), 'meshca-test-logs-'));
   // The workspace's ../shared/tools/kube when this clone sits next to it, else our copy.
   const shared = resolve(REPO_ROOT, '..', 'shared', 'tools', 'kube');
   const tools =

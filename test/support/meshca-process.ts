@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { REPO_ROOT } from './environment.js';
 import { eventually } from './kube.js';
+import { captureLog } from './log-capture.js';
 import { freePort } from './process.js';
 
 /** One line of meshca's JSON log. */
@@ -66,7 +67,11 @@ export async function startMeshcaProcess(
     { cwd: REPO_ROOT, env: { ...childEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => {
+    const text = chunk.toString('utf8');
+    stderr += text;
+    captureLog(text);
+  });
   child.stdout.resume();
   let code: number | null | undefined;
   const exited = new Promise<number | null>((resolve) => {

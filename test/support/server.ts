@@ -9,19 +9,39 @@ import { loadConfig } from '../../src/config/index.js';
 import { issueDevToken } from '../../src/devmode/index.js';
 import { systemClock } from '../../src/clock.js';
 import type { Logger } from '../../src/logger.js';
+import { captureLog } from './log-capture.js';
 import { tempDir } from './tmp.js';
 
-/** A logger whose output is kept in memory, so tests can assert on what is (not) logged. */
+/**
+ * A logger whose output is kept in memory, so tests can assert on what is (not) logged; every
+ * line also goes to the run's secret scan (`log-capture.ts`).
+ */
 export function memoryLogger(): { readonly logger: Logger; readonly lines: () => string[] } {
   const chunks: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, callback) {
-      chunks.push(chunk.toString('utf8'));
+      const text = chunk.toString('utf8');
+      chunks.push(text);
+      captureLog(text);
       callback();
     },
   });
   const logger = pino({ level: 'debug' }, sink);
   return { logger, lines: () => chunks.join('').split('\n').filter(Boolean) };
+}
+
+/**
+ * A logger whose lines go only to the run's secret scan: for long runs (the fuzz) whose logs
+ * would otherwise pile up in memory.
+ */
+export function captureLogger(): Logger {
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      captureLog(chunk.toString('utf8'));
+      callback();
+    },
+  });
+  return pino({ level: 'debug' }, sink);
 }
 
 /** A running development-mode meshca. */

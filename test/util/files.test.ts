@@ -1,6 +1,11 @@
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomically } from '../../src/util/index.js';
+import {
+  KeyFilePermissionError,
+  keyFileModeProblem,
+  readPrivateKeyFile,
+  writeFileAtomically,
+} from '../../src/util/index.js';
 import { removeTempDirs, tempDir } from '../support/tmp.js';
 
 afterAll(removeTempDirs);
@@ -58,5 +63,65 @@ describe('writeFileAtomically', () => {
     await expect(
       writeFileAtomically(join(tempDir(), 'missing', 'file'), 'x'),
     ).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+describe('readPrivateKeyFile', () => {
+  /** A key file with exactly `mode` (chmod, so the umask does not apply). */
+  async function keyFile(mode: number): Promise<string> {
+    const path = join(tempDir(), 'ca-key.pem');
+    await writeFile(path, 'KEY');
+    await chmod(path, mode);
+    return path;
+  }
+
+  it.each([0o600, 0o400, 0o640, 0o440, 0o700])('reads a key file of mode %o', async (mode) => {
+    expect(await readPrivateKeyFile(await keyFile(mode))).toBe('KEY');
+  });
+
+  it.each<[number, string]>([
+    [0o644, 'other users'],
+    [0o604, 'other users'],
+    [0o666, 'other users'],
+    [0o601, 'other users'],
+    [0o660, 'its group'],
+    [0o620, 'its group'],
+    [0o650, 'its group'],
+  ])('refuses a key file of mode %o (%s), naming the file and the fix', async (mode, who) => {
+    const path = await keyFile(mode);
+    const refusal = readPrivateKeyFile(path);
+    await expect(refusal).rejects.toThrow(KeyFilePermissionError);
+    await expect(refusal).rejects.toThrow(
+      `private key file ${path} has mode 0${mode.toString(8)}: ${who} may read or change it; ` +
+        `run "chmod 600 ${path}"`,
+    );
+  });
+
+  it.each<[string, number, boolean]>([
+    ["Kubernetes' default Secret mode (0644)", 0o644, false],
+    ['defaultMode 0400 with an fsGroup (0440)', 0o440, true],
+  ])('follows the symlinks of a mounted Secret: %s', async (_name, mode, accepted) => {
+    // The kubelet's layout: ca-key.pem -> ..data/ca-key.pem, ..data -> ..2024_01_01...
+    const volume = tempDir();
+    const version = join(volume, '..2024_01_01_00_00_00.000000000');
+    await mkdir(version);
+    await writeFile(join(version, 'ca-key.pem'), 'KEY');
+    await chmod(join(version, 'ca-key.pem'), mode);
+    await symlink('..2024_01_01_00_00_00.000000000', join(volume, '..data'));
+    await symlink('..data/ca-key.pem', join(volume, 'ca-key.pem'));
+    const read = readPrivateKeyFile(join(volume, 'ca-key.pem'));
+    if (accepted) await expect(read).resolves.toBe('KEY');
+    else await expect(read).rejects.toThrow(KeyFilePermissionError);
+  });
+
+  it('passes the file system error through for a missing file', async () => {
+    await expect(readPrivateKeyFile(join(tempDir(), 'absent.pem'))).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
+  });
+
+  it('ignores the file type bits of the mode', () => {
+    expect(keyFileModeProblem('k', 0o100600)).toBeUndefined();
+    expect(keyFileModeProblem('k', 0o100644)).toMatch(/mode 0644/);
   });
 });

@@ -49,6 +49,36 @@ export const SERVING_OPTIONS = {
     default: 2000,
     help: 'Calls processed at once; beyond it callers get UNAVAILABLE and retry (bounds memory).',
   },
+  rateLimitPerIdentity: {
+    group: 'Serving',
+    kind: 'integer',
+    default: 20,
+    help: 'CreateCertificate calls per second one SPIFFE identity may make, sustained (token bucket); beyond it UNAVAILABLE ERR_RATE_LIMITED, retried by the proxies; 0 disables.',
+  },
+  rateLimitPerIdentityBurst: {
+    group: 'Serving',
+    kind: 'integer',
+    default: 400,
+    help: 'Calls one identity may make at once after a pause (a rollout of that many replicas of one service account passes at once).',
+  },
+  rateLimitGlobal: {
+    group: 'Serving',
+    kind: 'integer',
+    default: 1000,
+    help: 'CreateCertificate calls per second this replica takes from all identities together; 0 disables.',
+  },
+  rateLimitGlobalBurst: {
+    group: 'Serving',
+    kind: 'integer',
+    default: 2000,
+    help: 'Calls this replica takes at once after a pause, from all identities together.',
+  },
+  rateLimitIdentities: {
+    group: 'Serving',
+    kind: 'integer',
+    default: 100000,
+    help: 'Identities whose rate-limit buckets are remembered at most (least recently used forgotten first); bounds memory.',
+  },
   shutdownGrace: {
     group: 'Serving',
     kind: 'duration',

@@ -13,7 +13,7 @@ const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]*):(\d{1,5})$/;
 export function servingSection(
   context: SectionContext,
   backdateSeconds: number,
-): Pick<Config, 'grpc' | 'http' | 'serving'> {
+): Pick<Config, 'grpc' | 'http' | 'serving' | 'rateLimits'> {
   const { settings: s, problem } = context;
   for (const key of ['listen', 'httpListen'] as const) {
     const match = HOST_PORT.exec(s[key]);
@@ -33,6 +33,15 @@ export function servingSection(
   if (servingTtlSeconds < 300) problem('servingTtl', 'must be at least 5m');
   if (s.requestTimeout < 100) problem('requestTimeout', 'must be at least 100ms');
   if (s.maxInFlight < 1) problem('maxInFlight', 'must be at least 1');
+  if (s.rateLimitPerIdentity > 0 && s.rateLimitPerIdentityBurst < 1) {
+    problem('rateLimitPerIdentityBurst', 'must be at least 1 while rateLimitPerIdentity is on');
+  }
+  if (s.rateLimitPerIdentity > 0 && s.rateLimitIdentities < 1) {
+    problem('rateLimitIdentities', 'must be at least 1 while rateLimitPerIdentity is on');
+  }
+  if (s.rateLimitGlobal > 0 && s.rateLimitGlobalBurst < 1) {
+    problem('rateLimitGlobalBurst', 'must be at least 1 while rateLimitGlobal is on');
+  }
   return {
     grpc: {
       listen: s.listen,
@@ -41,6 +50,13 @@ export function servingSection(
       shutdownGraceMs: s.shutdownGrace,
     },
     http: { listen: s.httpListen },
+    rateLimits: {
+      perIdentityPerSecond: s.rateLimitPerIdentity,
+      perIdentityBurst: s.rateLimitPerIdentityBurst,
+      globalPerSecond: s.rateLimitGlobal,
+      globalBurst: s.rateLimitGlobalBurst,
+      maxIdentities: s.rateLimitIdentities,
+    },
     serving: {
       dnsNames: s.servingDns,
       ipAddresses: s.servingIps,
