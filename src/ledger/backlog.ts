@@ -197,6 +197,35 @@ export class Backlog {
     this.#options.spool.appendSync([record]);
   }
 
+  /**
+   * Logs what shutdown left: nothing (`ledger flushed at shutdown`), records in the spool for the
+   * next start, or records neither the database nor the spool could take (lost, and counted as
+   * dropped).
+   *
+   * @param waiting Records waiting when shutdown began.
+   * @param database Why the database did not take the rest, if it did not.
+   */
+  reportShutdown(waiting: number, elapsedMs: number, database: string | undefined): void {
+    const { logger } = this.#options;
+    const left = this.size;
+    const lost = this.#queue.length;
+    const fields = { written: Math.max(0, waiting - left), ms: Math.round(elapsedMs) };
+    if (left === 0) {
+      logger.info(fields, 'ledger flushed at shutdown');
+    } else if (lost === 0) {
+      logger.warn(
+        { ...fields, spooled: left, database },
+        'ledger not flushed at shutdown; the rest waits in the spool for the next start',
+      );
+    } else {
+      this.#options.metrics.dropped(lost);
+      logger.error(
+        { ...fields, spooled: left - lost, lost, spool: this.#spoolFailure },
+        'ledger records lost at shutdown: neither the database nor the spool could take them',
+      );
+    }
+  }
+
   /** Publishes the backlog gauges. */
   publish(): void {
     const spooled =

@@ -32,7 +32,7 @@ import { errorMessage, type MeshCaError, UnavailableError } from '../errors.js';
 import type { IssuanceEvent, IssuanceGate, IssuanceObserver } from '../events/index.js';
 import type { Part, ReadinessCheck } from '../runtime/index.js';
 import { BackgroundLoops } from '../runtime/index.js';
-import { Backoff, raceSignal, sleep, withDeadline } from '../util/index.js';
+import { raceSignal, sleep, withDeadline } from '../util/index.js';
 import { ChainWriter, type ChainHead } from './chain.js';
 import { issuanceKeepUntil, issuanceRecordOf } from './event-mapping.js';
 import type { RecordBody } from './records.js';
@@ -40,6 +40,7 @@ import type { FindingInput, RetireInput, RevokeInput } from './lifecycle-records
 import { findingBody, retireBody, revokeBody } from './lifecycle-records.js';
 import { Spool } from './spool.js';
 import { Backlog } from './backlog.js';
+import { DatabaseHealth } from './database-health.js';
 import type {
   LedgerRecorderDeps,
   LedgerRecorderOptions,
@@ -59,11 +60,9 @@ export class LedgerRecorder implements IssuanceObserver, IssuanceGate, Part {
   readonly #headIntervalMs: number;
   readonly #closeTimeoutMs: number;
   readonly #writeTimeoutMs: number;
-  readonly #backoff: Backoff;
+  readonly #database: DatabaseHealth;
   readonly #loops: BackgroundLoops;
   #opened = false;
-  #down: string | undefined;
-  #retryAt = 0;
   #closed = false;
   #closing: Promise<void> | undefined;
   /** Aborted when `close` runs out of time: the write in progress stops being waited for. */
@@ -94,7 +93,10 @@ export class LedgerRecorder implements IssuanceObserver, IssuanceGate, Part {
     this.#headIntervalMs = options.headIntervalMs ?? 60_000;
     this.#closeTimeoutMs = options.closeTimeoutMs ?? 5000;
     this.#writeTimeoutMs = options.writeTimeoutMs ?? 10_000;
-    this.#backoff = new Backoff(options.retryInitialMs ?? 500, options.retryMaxMs ?? 30_000);
+    this.#database = new DatabaseHealth(
+      { initialMs: options.retryInitialMs ?? 500, maxMs: options.retryMaxMs ?? 30_000 },
+      { logger: deps.logger, metrics: deps.metrics, backlog: () => this.backlog() },
+    );
     this.#loops = new BackgroundLoops(deps.logger);
     if (!Number.isInteger(this.#max) || this.#max < 1 || this.#batchSize < 1) {
       throw new TypeError('the ledger spool and batch sizes must be positive integers');
@@ -154,10 +156,10 @@ export class LedgerRecorder implements IssuanceObserver, IssuanceGate, Part {
       );
     }
     const spoolFailure = this.#backlog.spoolFailure;
-    if (this.#down === undefined || spoolFailure === undefined) return undefined;
+    if (this.#database.down === undefined || spoolFailure === undefined) return undefined;
     return new UnavailableError(
       'ERR_LEDGER_UNAVAILABLE',
-      `the ledger cannot record: neither its database (${this.#down}) nor its spool (${spoolFailure}) can be written; ${this.backlog()} records wait in memory`,
+      `the ledger cannot record: neither its database (${this.#database.down}) nor its spool (${spoolFailure}) can be written; ${this.backlog()} records wait in memory`,
     );
   }
 
@@ -167,9 +169,9 @@ export class LedgerRecorder implements IssuanceObserver, IssuanceGate, Part {
         name: 'ledger',
         severity: 'informational',
         check: () => {
-          if (this.#down === undefined) return undefined;
+          if (this.#database.down === undefined) return undefined;
           const spoolFailure = this.#backlog.spoolFailure;
-          return `ledger database unavailable (${this.#down}); ${this.backlog()} records waiting${
+          return `ledger database unavailable (${this.#database.down}); ${this.backlog()} records waiting${
             spoolFailure === undefined
               ? ''
               : `, in memory: the spool cannot be written (${spoolFailure})`
@@ -247,7 +249,7 @@ export class LedgerRecorder implements IssuanceObserver, IssuanceGate, Part {
       this.#deps.logger.error({ err: errorMessage(error) }, 'ledger spool write failed at close');
     });
     clearTimeout(cut);
-    this.#logClose(waiting, performance.now() - started);
+    this.#backlog.reportShutdown(waiting, performance.now() - started, this.#database.down);
     this.#logHead();
     await withDeadline(
       this.#deps.store.close(),
@@ -256,26 +258,6 @@ export class LedgerRecorder implements IssuanceObserver, IssuanceGate, Part {
     ).catch((error: unknown) => {
       this.#deps.logger.warn({ err: errorMessage(error) }, 'ledger database close failed');
     });
-  }
-
-  #logClose(waiting: number, elapsedMs: number): void {
-    const left = this.backlog();
-    const lost = this.#backlog.inMemory;
-    const fields = { written: Math.max(0, waiting - left), ms: Math.round(elapsedMs) };
-    if (left === 0) {
-      this.#deps.logger.info(fields, 'ledger flushed at shutdown');
-    } else if (lost === 0) {
-      this.#deps.logger.warn(
-        { ...fields, spooled: left, database: this.#down },
-        'ledger not flushed at shutdown; the rest waits in the spool for the next start',
-      );
-    } else {
-      this.#deps.metrics.dropped(lost);
-      this.#deps.logger.error(
-        { ...fields, spooled: left - lost, lost, spool: this.#backlog.spoolFailure },
-        'ledger records lost at shutdown: neither the database nor the spool could take them',
-      );
-    }
   }
 
   // --- enqueueing (synchronous, on the issuance path) ---
@@ -318,7 +300,7 @@ export class LedgerRecorder implements IssuanceObserver, IssuanceGate, Part {
       if (signal.aborted) return;
       try {
         await this.#exclusive(async () => {
-          if (this.#down !== undefined && performance.now() < this.#retryAt) {
+          if (!this.#database.due) {
             await this.#backlog.spill();
             return;
           }
@@ -326,7 +308,7 @@ export class LedgerRecorder implements IssuanceObserver, IssuanceGate, Part {
         });
       } catch (error) {
         // The loop outlives any failure: a stopped writer would leave every later record behind.
-        this.#failed(error);
+        this.#database.failed(error);
       }
     }
   }
@@ -350,12 +332,12 @@ export class LedgerRecorder implements IssuanceObserver, IssuanceGate, Part {
         );
       } catch (error) {
         this.#backlog.failed(batch);
-        this.#failed(error);
+        this.#database.failed(error);
         await this.#backlog.spill();
         return;
       }
       this.#backlog.written(batch);
-      this.#recovered();
+      this.#database.recovered();
     }
     await this.#backlog.compact();
   }
@@ -365,35 +347,13 @@ export class LedgerRecorder implements IssuanceObserver, IssuanceGate, Part {
     try {
       await this.#cuttable(this.#deps.store.open());
       this.#opened = true;
-      this.#recovered();
+      this.#database.recovered();
       return true;
     } catch (error) {
       if ((error as { code?: unknown }).code === 'ERR_LEDGER_SCHEMA') throw error;
-      this.#failed(error);
+      this.#database.failed(error);
       return false;
     }
-  }
-
-  #failed(error: unknown): void {
-    this.#deps.metrics.writeError();
-    const delay = this.#backoff.next();
-    this.#retryAt = performance.now() + delay;
-    const reason = errorMessage(error);
-    if (this.#down === undefined) {
-      this.#deps.logger.warn(
-        { err: reason, backlog: this.backlog(), retryMs: delay },
-        'ledger database unavailable; records go to the spool',
-      );
-    }
-    this.#down = reason;
-  }
-
-  #recovered(): void {
-    if (this.#down !== undefined) {
-      this.#deps.logger.info({ backlog: this.backlog() }, 'ledger database available again');
-    }
-    this.#down = undefined;
-    this.#backoff.reset();
   }
 
   #logHead(): void {
