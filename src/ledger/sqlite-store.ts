@@ -106,11 +106,13 @@ function storageError(error: unknown, path: string): Error {
   if (!isSqliteStorageError(error)) {
     return error instanceof Error ? error : new Error(errorMessage(error));
   }
-  const code = String((error as { code: unknown }).code);
+  const { code, message } = error as { code: unknown; message?: unknown };
   const what = code === 'SQLITE_FULL' ? 'the disk is full' : 'an I/O error';
+  // SQLite's own sentence ("database or disk is full"), whichever realm made the error.
+  const detail = typeof message === 'string' ? message : errorMessage(error);
   return new UnavailableError(
     'ERR_LEDGER_STORAGE',
-    `the SQLite ledger ${path} cannot be written, ${what} (${code}: ${errorMessage(error)})`,
+    `the SQLite ledger ${path} cannot be written, ${what} (${String(code)}: ${detail})`,
     { cause: error },
   );
 }
