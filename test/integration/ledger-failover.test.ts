@@ -276,6 +276,7 @@ const SERIALS_OF_WRITER = `SELECT c.serial AS serial FROM ledger_certificates c
       }
       const outcomes = new Map<string, number>();
       let sent = 0;
+      let pending = 0;
       const stop = { now: false };
       const worker = async (slot: number): Promise<void> => {
         while (!stop.now) {
@@ -283,6 +284,7 @@ const SERIALS_OF_WRITER = `SELECT c.serial AS serial FROM ledger_certificates c
           const client = clients[slot % clients.length];
           if (caller === undefined || client === undefined) return;
           sent++;
+          pending++;
           let outcome = 'OK';
           try {
             const chain = await client.createCertificate({
@@ -293,6 +295,8 @@ const SERIALS_OF_WRITER = `SELECT c.serial AS serial FROM ledger_certificates c
             serials.push(serialOf(chain));
           } catch (error) {
             outcome = Status[(error as ServiceError).code];
+          } finally {
+            pending--;
           }
           outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
         }
@@ -305,6 +309,7 @@ const SERIALS_OF_WRITER = `SELECT c.serial AS serial FROM ledger_certificates c
       );
       const before = await deployment.readLease();
       const signalledAt = Date.now();
+      const pendingAtSignal = pending;
       leader.child.kill('SIGTERM');
       const taken = await eventually(
         'the other replica holding the Lease',
@@ -326,7 +331,9 @@ const SERIALS_OF_WRITER = `SELECT c.serial AS serial FROM ledger_certificates c
       const messages = logs.map((line) => line.msg);
       const drain = logs.find((line) => line.msg.startsWith('gRPC drain'));
       expect(drain).toMatchObject({ cut: 0 });
-      expect(drain?.['inFlightAtStart']).toBeGreaterThan(0);
+      // The signal landed under load. (Whether meshca itself held calls at that instant depends on
+      // who had the CPU; failover.test.ts and server/grpc-drain.test.ts pin the drain of those.)
+      expect(pendingAtSignal).toBeGreaterThan(0);
       const issued = logs.filter((line) => line.msg === 'certificate issued').length;
       expect(messages).not.toContain('certificate request refused');
       expect(issued).toBe(drain?.['received']);
