@@ -139,6 +139,11 @@ export function classifyHolder(holder: CertificateHolder, judge: Judge): Finding
     });
   };
 
+  // A CA whose private key sits in the same object is one problem, reported once, as
+  // ca-key-in-cluster (whose reason says the CA is not approved either), not twice.
+  const keyFindings = caKeyFindings(holder, unique, actsAsCa, anchoring, judge);
+  const keyed = new Set(keyFindings.map((finding) => finding.certificate?.sha256));
+
   for (const { cert, location } of unique.values()) {
     if (judge.isApprovedAnchor(cert)) continue;
     const description = judge.describe(cert);
@@ -173,7 +178,7 @@ export function classifyHolder(holder: CertificateHolder, judge: Judge): Finding
         `${actsAsCa(cert) ? 'CA certificate' : 'Certificate'} ${name} has ${weak.join(' and ')}.`,
       );
     }
-    if (!actsAsCa(cert) || anchored(cert)) continue;
+    if (!actsAsCa(cert) || anchored(cert) || keyed.has(cert.sha256)) continue;
     const rogue = (other: ParsedCertificate): boolean => actsAsCa(other) && !anchored(other);
     if (!isTopOfHierarchy(cert, pool, rogue)) continue; // reported once, at its top
     const below = pool.filter((other) => other !== cert && issuedBy(other, cert)).length;
@@ -206,7 +211,7 @@ export function classifyHolder(holder: CertificateHolder, judge: Judge): Finding
     }
   }
 
-  findings.push(...caKeyFindings(holder, unique, actsAsCa, anchoring, judge));
+  findings.push(...keyFindings);
   return findings;
 }
 
@@ -239,7 +244,7 @@ function caKeyFindings(
       certificate: findingCertificate(judge.describe(ca)),
       why: approved
         ? `${objectLabel(holder.object)} holds the private key of CA ${name} (entry ${keyEntry}), which chains to an approved anchor: anyone who can read it can issue certificates the organisation trusts.`
-        : `${objectLabel(holder.object)} holds the private key of CA ${name} (entry ${keyEntry}): anyone who can read it can issue certificates in that CA's name.`,
+        : `${objectLabel(holder.object)} holds the private key of CA ${name} (entry ${keyEntry}), ${judge.describe(ca).selfSigned ? 'a self-signed CA' : 'a CA'} that does not chain to an approved trust anchor: anyone who can read it can issue certificates in that CA's name.`,
     });
   }
   return findings;
