@@ -203,10 +203,41 @@ export async function readConfigFile(path: string, cwd: string): Promise<Record<
   if (typeof document !== 'object' || Array.isArray(document)) {
     throw new ConfigError([`config file ${path} must hold a mapping of settings`]);
   }
+  const settings = flattenGroups(document as Record<string, unknown>, path);
   const known = new Set(OPTIONS.map((option) => option.key));
-  const unknown = Object.keys(document).filter((key) => !known.has(key));
+  const unknown = Object.keys(settings).filter((key) => !known.has(key));
   if (unknown.length > 0) {
     throw new ConfigError([`config file ${path}: unknown setting(s): ${unknown.join(', ')}`]);
   }
-  return document as Record<string, unknown>;
+  return settings;
+}
+
+/**
+ * Settings may be grouped in a file: `discovery: {enabled: true, interval: 1h}` is
+ * `discovery: true` and `discoveryInterval: 1h` (a group's `enabled` is the group's own key).
+ * No setting takes a mapping, so a mapping is always a group.
+ */
+function flattenGroups(
+  document: Record<string, unknown>,
+  path: string,
+  prefix = '',
+  into: Record<string, unknown> = {},
+): Record<string, unknown> {
+  for (const [name, value] of Object.entries(document)) {
+    const key =
+      prefix === ''
+        ? name
+        : name === 'enabled'
+          ? prefix
+          : `${prefix}${name.charAt(0).toUpperCase()}${name.slice(1)}`;
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      flattenGroups(value as Record<string, unknown>, path, key, into);
+      continue;
+    }
+    if (Object.hasOwn(into, key)) {
+      throw new ConfigError([`config file ${path}: setting ${key} is given twice`]);
+    }
+    into[key] = value;
+  }
+  return into;
 }

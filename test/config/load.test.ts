@@ -257,6 +257,26 @@ describe('loadConfig errors name their source', () => {
     expect(error.problems[0]).toContain(path);
   });
 
+  it('reads grouped settings: a group of keys, and its enabled as the group key itself', async () => {
+    const path = file(
+      'grouped.yaml',
+      'kubeconfig: /etc/kubeconfig\ndevPki: true\ndiscovery:\n  enabled: true\n  interval: 2h\n  namespaces: [shop]\nledger:\n  retention: 7d\n',
+    );
+    const { config } = await load(['--config', path]);
+    expect(config.discovery.enabled).toBe(true);
+    expect(config.discovery.intervalMs).toBe(2 * 3_600_000);
+    expect(config.discovery.namespaces).toEqual(['shop']);
+    expect(config.ledger.retentionMs).toBe(7 * 86_400_000);
+  });
+
+  it('refuses a setting given both grouped and flat', async () => {
+    const path = file('twice.yaml', 'discoveryInterval: 1h\ndiscovery:\n  interval: 2h\n');
+    const error = await configError(load(['--config', path]));
+    expect(error.problems).toEqual([
+      `config file ${path}: setting discoveryInterval is given twice`,
+    ]);
+  });
+
   it('refuses a missing config file, naming it', async () => {
     const path = join(dir, 'absent.yaml');
     const error = await configError(load([], { MESHCA_CONFIG: path }));
