@@ -89,7 +89,7 @@ export async function revokeCommand(argv: readonly string[], io: CommandIo): Pro
   if (!isCrlReason(reason) || !(REASONS as readonly string[]).includes(reason)) {
     throw new UsageError(`meshca revoke: --reason must be one of ${REASONS.join(', ')}`);
   }
-  const serials = positionals.map(normalizeSerial);
+  const serials = positionals.map(parseSerial);
   const pod = values.pod === undefined ? undefined : namespaced('--pod', values.pod);
   const account =
     values['service-account'] === undefined
@@ -169,11 +169,25 @@ async function activeCertificates(
   return found;
 }
 
-/** `13:C0:7C...`, `0x13c07c...` → `13c07c...`. */
-function normalizeSerial(text: string): string {
-  const serial = text.trim().replace(/^0x/i, '').replaceAll(':', '').toLowerCase();
-  if (!/^[0-9a-f]{1,40}$/.test(serial)) {
-    throw new UsageError(`meshca revoke: "${text}" is not a serial (hex, at most 20 bytes)`);
+/**
+ * A serial as the ledger records it (lower-case hex, whole bytes, no leading zero byte: the
+ * INTEGER's magnitude, as meshca's signer writes it), from what a user pastes:
+ * `serial=13C07C...` (`openssl x509 -noout -serial`), `13:C0:7C...` (`openssl x509 -text`),
+ * `0x13c07c...`, or the integer's hex without its leading zero (`format(n, 'x')` in Python).
+ *
+ * @throws {@link UsageError} when `text` is not a serial of 1 to 20 bytes.
+ */
+export function parseSerial(text: string): string {
+  const hex = text
+    .trim()
+    .replace(/^serial=/i, '')
+    .replace(/^0x/i, '')
+    .replaceAll(':', '')
+    .toLowerCase();
+  const magnitude = hex.replace(/^0+/, '');
+  const serial = magnitude.length % 2 === 0 ? magnitude : `0${magnitude}`;
+  if (!/^[0-9a-f]+$/.test(hex) || serial.length === 0 || serial.length > 40) {
+    throw new UsageError(`meshca revoke: "${text}" is not a serial (hex, 1 to 20 bytes)`);
   }
   return serial;
 }

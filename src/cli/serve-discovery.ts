@@ -2,7 +2,8 @@
  * Wiring of `meshca serve`: continuous rogue-CA discovery (GOVERNANCE.md §4) on the leader. The
  * same scanner as `meshca scan`, over the local cluster, with meshca's own roots (followed
  * across rotations) plus the configured ones approved, and its findings sent to the metrics, to
- * Kubernetes Events on the objects, to the ledger, and kept as the last report.
+ * Kubernetes Events on the objects, to the ledger, and kept as the last report, served at
+ * `/v1/discovery/report` on the operations port to those who may read the inventory.
  *
  * @module
  */
@@ -17,16 +18,24 @@ import {
   ReportSink,
   Scanner,
   VerdictCache,
+  discoveryReportRoute,
   loadAllowlist,
   loadApprovedRoots,
   type AllowlistRule,
   type FindingSink,
 } from '../discovery/index.js';
-import { KubeClusterCertificateReader, KubeEventRecorder } from '../kube/index.js';
+import { InventoryAccess } from '../inventory/index.js';
+import {
+  KubeClusterCertificateReader,
+  KubeEventRecorder,
+  KubeTokenReviewApi,
+} from '../kube/index.js';
 import type { Logger } from '../logger.js';
 import { DiscoveryMetrics, type CaMetrics } from '../metrics/index.js';
 import type { LeadershipFollower, PartRunner } from '../runtime/index.js';
+import type { OpsRoute } from '../server/index.js';
 import type { ClusterRuntime } from './serve-clusters.js';
+import { isLoopback } from './serve-ledger.js';
 
 /** Events per second discovery may post, and how long one finding stays quiet once posted. */
 const EVENTS_PER_SECOND = 5;
@@ -36,10 +45,12 @@ const VERDICT_CACHE_ENTRIES = 100_000;
 /** Findings the last report keeps (the metrics and the ledger see all of them). */
 const REPORT_MAX_FINDINGS = 10_000;
 
-/** What serve gets back: the leadership follower and the last report. */
+/** What serve gets back: the leadership follower, the last report and its route. */
 export interface DiscoveryWiring {
   readonly follower: LeadershipFollower;
   readonly report: ReportSink;
+  /** `/v1/discovery/report` on the operations port. */
+  readonly routes: readonly OpsRoute[];
 }
 
 /**
@@ -137,5 +148,17 @@ export async function discovery(
     { intervalMs: settings.intervalMs, namespaces: settings.namespaces, events: settings.events },
     'rogue-CA discovery enabled (leader only)',
   );
-  return { follower: part, report };
+  // Read like the inventory: the same allowed accounts and groups, or loopback.
+  const access = new InventoryAccess(
+    {
+      serviceAccounts: config.ledger.inventory.serviceAccounts,
+      groups: config.ledger.inventory.groups,
+      audience: config.ledger.inventory.audience,
+      anonymous: isLoopback(config.http.listen),
+    },
+    new KubeTokenReviewApi(local.client, config.authentication.tokenReview),
+    deps.clock,
+  );
+  const routes = [discoveryReportRoute({ report: () => report.report(), access })];
+  return { follower: part, report, routes };
 }

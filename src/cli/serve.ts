@@ -129,7 +129,7 @@ export async function startServer(config: Config, deps: ServeDeps): Promise<Runn
     const ops = runner.add(
       new OpsHttpServer(metrics, () => runner.readiness(), logger, {
         listen: config.http.listen,
-        routes: ledger.routes,
+        routes: [...ledger.routes, ...(rogueCas?.routes ?? [])],
       }),
     );
     const grpcServer = runner.add(

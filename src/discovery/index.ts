@@ -65,3 +65,5 @@ export type { ObjectEvent, ObjectEventRecorder } from './sinks.js';
 export { EVENT_REASONS, EventFindingSink, MetricsFindingSink, ReportSink } from './sinks.js';
 export type { DiscoveryScannerDependencies, DiscoveryScannerOptions } from './discovery-scanner.js';
 export { DiscoveryScanner } from './discovery-scanner.js';
+export type { DiscoveryReportRouteDeps } from './report-route.js';
+export { DISCOVERY_REPORT_PATH, discoveryReportRoute } from './report-route.js';

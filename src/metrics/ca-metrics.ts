@@ -16,7 +16,7 @@ export class CaMetrics {
   readonly registry: Registry;
   readonly #requests: Counter<'outcome' | 'reason'>;
   readonly #duration: Histogram<'outcome'>;
-  readonly #issued: Counter<'key_algorithm' | 'ttl_adjustment' | 'auth_method'>;
+  readonly #issued: Counter<'key_algorithm' | 'ttl_adjustment' | 'auth_method' | 'issuer'>;
   readonly #tokenCache: Counter<'outcome'>;
   readonly #expiry: Gauge<'certificate'>;
   readonly #caReloads: Counter<'result'>;
@@ -45,8 +45,9 @@ export class CaMetrics {
     });
     this.#issued = new Counter({
       name: 'meshca_certificates_issued_total',
-      help: 'Workload certificates issued, by key algorithm, TTL adjustment and authentication method.',
-      labelNames: ['key_algorithm', 'ttl_adjustment', 'auth_method'],
+      help: 'Workload certificates issued, by key algorithm, TTL adjustment, authentication method and signing intermediate (issuer: its SHA-256).',
+      // issuer is bounded by the intermediates a replica signs with: one, two across a rotation.
+      labelNames: ['key_algorithm', 'ttl_adjustment', 'auth_method', 'issuer'],
       registers,
     });
     const inFlight = (): number => this.#inFlightSource();
@@ -127,12 +128,22 @@ export class CaMetrics {
     this.#leader.set(leading ? 1 : 0);
   }
 
-  /** Records one issued workload certificate. */
-  certificateIssued(keyAlgorithm: string, ttlAdjustment: string, authMethod: string): void {
+  /**
+   * Records one issued workload certificate.
+   *
+   * @param issuer SHA-256 (hex) of the intermediate that signed it, as the ledger records it.
+   */
+  certificateIssued(
+    keyAlgorithm: string,
+    ttlAdjustment: string,
+    authMethod: string,
+    issuer: string,
+  ): void {
     this.#issued.inc({
       key_algorithm: keyAlgorithm,
       ttl_adjustment: ttlAdjustment,
       auth_method: authMethod,
+      issuer,
     });
   }
 

@@ -1,7 +1,8 @@
 /**
  * The issuance metrics, as an observer of issuance events: every call by outcome and reason, its
- * duration, and every certificate issued by key algorithm, TTL adjustment and authentication
- * method. Label values come from closed sets.
+ * duration, and every certificate issued by key algorithm, TTL adjustment, authentication method
+ * and signing intermediate. Label values come from closed sets, but for the intermediate's
+ * fingerprint, bounded by the intermediates in use (one; two across a rotation).
  *
  * @module
  */
@@ -24,6 +25,7 @@ export class IssuanceMetricsObserver implements IssuanceObserver {
         event.key === undefined ? 'unknown' : keyLabel(event.key),
         event.certificate.ttlAdjustment,
         event.caller?.method ?? 'unknown',
+        event.certificate.issuerFingerprint,
       );
     }
   }

@@ -1,8 +1,8 @@
 /**
  * Continuous discovery in `meshca serve` (`discovery: true`), against the real API server under
  * the RBAC of manifests/base plus manifests/discovery: the leader scans, a planted self-signed CA
- * shows in `meshca_discovery_findings` and as an Event on its Secret; meshca's own CA Secret is
- * allowlisted, not counted.
+ * shows in `meshca_discovery_findings`, as an Event on its Secret and in the report at
+ * `/v1/discovery/report`; meshca's own CA Secret is allowlisted, not counted.
  */
 import * as k8s from '@kubernetes/client-node';
 import { join } from 'node:path';
@@ -108,5 +108,24 @@ describeKube('continuous discovery in meshca serve', () => {
     );
     expect(events[0]?.type).toBe('Warning');
     expect(lines().some((text) => text.includes('rogue-CA discovery enabled'))).toBe(true);
+
+    // The same JSON as `meshca scan -o json`, on the operations port (loopback: no token).
+    const response = await fetch(`http://127.0.0.1:${running.httpPort}/v1/discovery/report`);
+    expect(response.status).toBe(200);
+    const report = (await response.json()) as {
+      schemaVersion: string;
+      scope: { namespaces: string[] };
+      findings: { kind: string; object: { kind: string; namespace: string; name: string } }[];
+    };
+    expect(report.schemaVersion).toBe('meshca.io/discovery-report/v1');
+    expect(report.scope.namespaces).toEqual([planted]);
+    expect(
+      report.findings.map((finding) => [
+        finding.kind,
+        finding.object.kind,
+        finding.object.namespace,
+        finding.object.name,
+      ]),
+    ).toContainEqual(['self-signed-ca', 'Secret', planted, 'homemade-ca']);
   }, 120_000);
 });

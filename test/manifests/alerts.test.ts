@@ -9,6 +9,13 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
+import {
+  CaMetrics,
+  DiscoveryMetrics,
+  LedgerMetrics,
+  LimitMetrics,
+  PolicyMetrics,
+} from '../../src/metrics/index.js';
 import { IN_CI, REPO_ROOT } from '../support/environment.js';
 import { removeTempDirs, tempDir } from '../support/tmp.js';
 
@@ -46,6 +53,38 @@ const AGREED_METRICS = new Set([
 function metricsIn(expr: string): string[] {
   return [...expr.matchAll(/\bmeshca_[a-z0-9_]+/g)].map(([name]) =>
     name.replace(/_(bucket|sum|count)$/, ''),
+  );
+}
+
+/** Labels Prometheus adds to every series it scrapes (or a histogram's bucket bound). */
+const TARGET_LABELS = ['pod', 'instance', 'job', 'namespace', 'le'];
+
+/** The labels an expression groups by (`by (...)`) or selects on (`{label=...}`). */
+function labelsIn(expr: string): string[] {
+  const grouped = [...expr.matchAll(/\bby\s*\(([^)]*)\)/g)].flatMap(([, list]) =>
+    (list ?? '').split(',').map((label) => label.trim()),
+  );
+  const selected = [...expr.matchAll(/\{([^}]*)\}/g)].flatMap(([, matchers]) =>
+    [...(matchers ?? '').matchAll(/([a-z_]+)\s*(?:=~|!~|!=|=)/g)].map(([, label]) => label ?? ''),
+  );
+  return [...grouped, ...selected].filter((label) => label !== '' && !label.startsWith('$'));
+}
+
+/** Each meshca metric's label names, read from the metrics meshca registers. */
+function metricLabels(): Map<string, readonly string[]> {
+  const ca = new CaMetrics({ collectProcessMetrics: false });
+  new PolicyMetrics(ca.registry);
+  new LedgerMetrics(ca.registry);
+  new DiscoveryMetrics(ca.registry);
+  new LimitMetrics(ca.registry);
+  // prom-client keeps a metric's label names on the instance, outside its typings.
+  return new Map(
+    ca.registry
+      .getMetricsAsArray()
+      .map((metric) => [
+        (metric as unknown as { name: string }).name,
+        (metric as unknown as { labelNames: readonly string[] }).labelNames,
+      ]),
   );
 }
 
@@ -142,6 +181,19 @@ describe('manifests/monitoring/prometheus-rule.yaml', () => {
       expect(metrics.length).toBeGreaterThan(0);
       for (const metric of metrics)
         expect([rule.alert, AGREED_METRICS.has(metric)]).toEqual([rule.alert, true]);
+    }
+  });
+
+  it('groups and filters only by labels the metrics carry (or Prometheus adds)', () => {
+    const labels = metricLabels();
+    for (const rule of rules) {
+      const known = new Set([
+        ...TARGET_LABELS,
+        ...metricsIn(rule.expr).flatMap((metric) => labels.get(metric) ?? []),
+      ]);
+      for (const label of labelsIn(rule.expr)) {
+        expect([rule.alert, label, known.has(label)]).toEqual([rule.alert, label, true]);
+      }
     }
   });
 
@@ -257,6 +309,21 @@ describe('manifests/monitoring/grafana-dashboard.json', () => {
     const panel = panels.find((candidate) => candidate.title === title);
     expect(panel?.description?.length).toBeGreaterThan(10);
     expect(panel?.targets?.some((target) => target.expr.includes(metric))).toBe(true);
+  });
+
+  it('groups and filters only by labels the metrics carry (or Prometheus adds)', () => {
+    const labels = metricLabels();
+    for (const panel of panels) {
+      for (const { expr } of panel.targets ?? []) {
+        const known = new Set([
+          ...TARGET_LABELS,
+          ...metricsIn(expr).flatMap((metric) => labels.get(metric) ?? []),
+        ]);
+        for (const label of labelsIn(expr)) {
+          expect([panel.title, label, known.has(label)]).toEqual([panel.title, label, true]);
+        }
+      }
+    }
   });
 
   it('is shipped by the monitoring kustomization', () => {

@@ -81,7 +81,7 @@ export const LEDGER_OPTIONS = {
     group: 'Ledger',
     kind: 'duration',
     default: '24h',
-    help: 'nextUpdate of the CRL after its thisUpdate; it is re-signed on every change and once half of it has passed.',
+    help: 'How long a CRL is valid: nextUpdate is this long after it is signed; re-signed on every change and once half of it has passed.',
   },
   crlCheckInterval: {
     group: 'Ledger',
