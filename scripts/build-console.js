@@ -47,6 +47,7 @@ writeFileSync(
     <meta charset="utf-8" />
     <meta name="viewport" content="width=device-width, initial-scale=1" />
     <meta name="referrer" content="no-referrer" />
+    <link rel="icon" href="data:," />
     <title>meshca console</title>
     <link rel="stylesheet" href="assets/${basename(style)}" />
     <script defer src="assets/${basename(script)}"></script>

@@ -20,6 +20,8 @@ export function timelineChart(container: HTMLElement, overview: OverviewItem): u
     width: Math.max(container.clientWidth, 320),
     height: 240,
     legend: { live: true },
+    // The axis and legend in UTC, as every time the console shows.
+    tzDate: (seconds) => uPlot.tzDate(new Date(seconds * 1000), 'Etc/UTC'),
     cursor: { drag: { x: false, y: false } },
     scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(max, 1)] } },
     axes: [{}, { label: 'requests', size: 56 }],
