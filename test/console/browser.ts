@@ -18,8 +18,8 @@ export interface ConsolePage {
   /** Console errors and page errors so far. */
   readonly errors: string[];
   /** Writes `test-results/console-<name>.png`; returns its path. */
-  screenshot(name: string): Promise<string>;
-  close(): Promise<void>;
+  readonly screenshot: (name: string) => Promise<string>;
+  readonly close: () => Promise<void>;
 }
 
 /** The state the console reports on `<body data-state>`. */
