@@ -142,7 +142,8 @@ export async function seedKnownLedger(stateDir: string, nowMs: number): Promise<
     severity: string,
     object: string,
     why: string,
-  ): void => { lifecycle(
+  ): void => {
+    lifecycle(
       {
         type: 'finding',
         time: new Date(at(hoursAgo)).toISOString(),
@@ -154,7 +155,8 @@ export async function seedKnownLedger(stateDir: string, nowMs: number): Promise<
         detail: { id: `${kind}-1`, location: 'data[ca.crt]', why },
       },
       at(hoursAgo),
-    ); };
+    );
+  };
   // The same finding twice (seen at two scans a day apart would be recorded twice): counted once.
   finding(20, 'unapproved-ca', 'high', 'Secret team-a/ca', 'a CA that no approved anchor signed');
   finding(2, 'unapproved-ca', 'high', 'Secret team-a/ca', 'a CA that no approved anchor signed');
