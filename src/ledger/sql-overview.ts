@@ -18,7 +18,7 @@ import type {
   Page,
   PageRequest,
 } from './store.js';
-import type { SqlExecutor, SqlRow } from './sql-driver.js';
+import type { SqlExecutor, SqlRow, SqlValue } from './sql-driver.js';
 import { numberColumn, optionalTextColumn, textColumn } from './sql-driver.js';
 import { CERTIFICATE_COLUMNS, certificateView } from './sql-inventory.js';
 import { iso, paged, Where } from './sql-paging.js';
@@ -93,6 +93,83 @@ function zero(): MutableTotals {
   return { issued: 0, denied: 0, audit: 0, active: 0, retired: 0, revoked: 0 };
 }
 
+/** One statement with its parameters. */
+export interface SqlStatement {
+  readonly sql: string;
+  readonly params: readonly SqlValue[];
+}
+
+/** The overview's window: aligned buckets of whole minutes covering `since`..`now`. */
+export interface OverviewWindow {
+  readonly startMs: number;
+  readonly endMs: number;
+  readonly bucketMs: number;
+  readonly buckets: number;
+}
+
+/** The window of an overview read at `now` since `since`. */
+export function overviewWindow(now: Date, since: Date): OverviewWindow {
+  const nowMs = now.getTime();
+  const spanMs = Math.max(nowMs - since.getTime(), 60_000);
+  // Whole minutes, aligned on multiples of the bucket size, so that two reads agree.
+  const bucketMs = Math.ceil(spanMs / OVERVIEW_BUCKETS / 60_000) * 60_000;
+  const startMs = Math.floor((nowMs - spanMs) / bucketMs) * bucketMs;
+  const buckets = Math.floor((nowMs - startMs) / bucketMs) + 1;
+  return { startMs, endMs: startMs + buckets * bucketMs, bucketMs, buckets };
+}
+
+/**
+ * The overview's four statements: issued per bucket, decisions per bucket (each by cluster and
+ * intermediate), certificates unexpired at `now` by status, and distinct findings by severity.
+ * Exported so that the tests can EXPLAIN exactly what runs.
+ */
+export function overviewStatements(
+  window: OverviewWindow,
+  now: Date,
+  findingsSince: Date,
+  filter?: InventoryFilter,
+): { issued: SqlStatement; decided: SqlStatement; live: SqlStatement; findings: SqlStatement } {
+  const { startMs, endMs, bucketMs } = window;
+  // The bucket is cast: SQLite binds JavaScript numbers as REAL, and would divide exactly.
+  const issued = new Where()
+    .add('issued_at_ms >= ?', startMs)
+    .add('issued_at_ms < ?', endMs)
+    .filter(filter);
+  const decided = new Where().add('time_ms >= ?', startMs).add('time_ms < ?', endMs).filter(filter);
+  const live = new Where().add('not_after_ms > ?', now.getTime()).filter(filter);
+  const findings = new Where().add('time_ms >= ?', findingsSince.getTime());
+  if (filter?.cluster !== undefined) findings.add('cluster = ?', filter.cluster);
+  return {
+    issued: {
+      sql: `SELECT cluster, issuer_fingerprint,
+              CAST((issued_at_ms - ?) / ? AS INTEGER) AS bucket, COUNT(*) AS n
+            FROM ledger_certificates ${issued.toString()}
+            GROUP BY cluster, issuer_fingerprint, bucket`,
+      params: [startMs, bucketMs, ...issued.params],
+    },
+    decided: {
+      sql: `SELECT cluster, issuer_fingerprint, audit,
+              CAST((time_ms - ?) / ? AS INTEGER) AS bucket, COUNT(*) AS n
+            FROM ledger_decisions ${decided.toString()}
+            GROUP BY cluster, issuer_fingerprint, audit, bucket`,
+      params: [startMs, bucketMs, ...decided.params],
+    },
+    live: {
+      sql: `SELECT cluster, issuer_fingerprint, status, COUNT(*) AS n
+            FROM ledger_certificates ${live.toString()}
+            GROUP BY cluster, issuer_fingerprint, status`,
+      params: live.params,
+    },
+    findings: {
+      sql: `SELECT severity, COUNT(*) AS n FROM (
+              SELECT DISTINCT kind, object, fingerprint, severity
+              FROM ledger_findings ${findings.toString()}) AS distinct_findings
+            GROUP BY severity`,
+      params: findings.params,
+    },
+  };
+}
+
 /** See `InventoryQuery.overview`. */
 export async function overview(
   db: SqlExecutor,
@@ -101,51 +178,13 @@ export async function overview(
   findingsSince: Date,
   filter?: InventoryFilter,
 ): Promise<LedgerOverview> {
-  const nowMs = now.getTime();
-  const spanMs = Math.max(nowMs - since.getTime(), 60_000);
-  // Whole minutes, aligned on multiples of the bucket size, so that two reads agree.
-  const bucketMs = Math.ceil(spanMs / OVERVIEW_BUCKETS / 60_000) * 60_000;
-  const firstBucket = Math.floor((nowMs - spanMs) / bucketMs) * bucketMs;
-  const startMs = firstBucket;
-  const buckets = Math.floor((nowMs - firstBucket) / bucketMs) + 1;
-  const endMs = firstBucket + buckets * bucketMs;
-
-  const issuedWhere = new Where()
-    .add('issued_at_ms >= ?', startMs)
-    .add('issued_at_ms < ?', endMs)
-    .filter(filter);
-  const issuedRows = await db.query(
-    `SELECT cluster, issuer_fingerprint, CAST((issued_at_ms - ?) / ? AS INTEGER) AS bucket, COUNT(*) AS n
-     FROM ledger_certificates ${issuedWhere.toString()}
-     GROUP BY cluster, issuer_fingerprint, bucket`,
-    [startMs, bucketMs, ...issuedWhere.params],
-  );
-  const decidedWhere = new Where()
-    .add('time_ms >= ?', startMs)
-    .add('time_ms < ?', endMs)
-    .filter(filter);
-  const decidedRows = await db.query(
-    `SELECT cluster, issuer_fingerprint, audit, CAST((time_ms - ?) / ? AS INTEGER) AS bucket, COUNT(*) AS n
-     FROM ledger_decisions ${decidedWhere.toString()}
-     GROUP BY cluster, issuer_fingerprint, audit, bucket`,
-    [startMs, bucketMs, ...decidedWhere.params],
-  );
-  const liveWhere = new Where().add('not_after_ms > ?', nowMs).filter(filter);
-  const liveRows = await db.query(
-    `SELECT cluster, issuer_fingerprint, status, COUNT(*) AS n
-     FROM ledger_certificates ${liveWhere.toString()}
-     GROUP BY cluster, issuer_fingerprint, status`,
-    liveWhere.params,
-  );
-  const findingsWhere = new Where().add('time_ms >= ?', findingsSince.getTime());
-  if (filter?.cluster !== undefined) findingsWhere.add('cluster = ?', filter.cluster);
-  const findingRows = await db.query(
-    `SELECT severity, COUNT(*) AS n FROM (
-       SELECT DISTINCT kind, object, fingerprint, severity
-       FROM ledger_findings ${findingsWhere.toString()}) AS distinct_findings
-     GROUP BY severity`,
-    findingsWhere.params,
-  );
+  const window = overviewWindow(now, since);
+  const { startMs, bucketMs, buckets } = window;
+  const statements = overviewStatements(window, now, findingsSince, filter);
+  const issuedRows = await db.query(statements.issued.sql, statements.issued.params);
+  const decidedRows = await db.query(statements.decided.sql, statements.decided.params);
+  const liveRows = await db.query(statements.live.sql, statements.live.params);
+  const findingRows = await db.query(statements.findings.sql, statements.findings.params);
 
   const timeline = Array.from({ length: buckets }, (_, index) => ({
     start: iso(startMs + index * bucketMs),

@@ -168,7 +168,7 @@ function running(): TestPostgres {
         new URL(url).pathname.slice(1),
         'SELECT version FROM ledger_schema ORDER BY version',
       );
-      expect(rows.map((row) => Number(row['version']))).toEqual([1, 2]);
+      expect(rows.map((row) => Number(row['version']))).toEqual([1, 2, 3]);
       await Promise.all(stores.map((store) => store.close()));
     });
   });
