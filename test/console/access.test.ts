@@ -7,7 +7,7 @@
  * signing out forgets it. The files themselves are public (they hold no data).
  */
 import type { Browser } from 'playwright-core';
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import { chromiumAvailable, launchChromium } from '../support/chromium.js';
 import {
   adminKubeConfig,
