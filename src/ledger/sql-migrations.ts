@@ -75,7 +75,8 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 3,
-    description: 'covering indexes for the overview (console): issue time, expiry, decision time',
+    description:
+      'covering indexes for the overview (console): issue time, expiry, decision time; allowlisted findings',
     // The overview counts the window's rows by cluster and intermediate (and status, audit):
     // with those columns in the index, both databases answer from the index alone (SQLite
     // "COVERING INDEX", PostgreSQL index-only scans once vacuumed), whatever the table holds.
@@ -90,6 +91,8 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX ledger_decisions_window
          ON ledger_decisions (time_ms, audit, cluster, issuer_fingerprint)`,
       `DROP INDEX ledger_decisions_time`,
+      // 1 when an allowlist rule covers the finding (recorded since schema 3; none before).
+      `ALTER TABLE ledger_findings ADD COLUMN allowlisted BIGINT NOT NULL DEFAULT 0`,
     ],
   },
 ];

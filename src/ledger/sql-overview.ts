@@ -137,7 +137,7 @@ export function overviewStatements(
     .filter(filter);
   const decided = new Where().add('time_ms >= ?', startMs).add('time_ms < ?', endMs).filter(filter);
   const live = new Where().add('not_after_ms > ?', now.getTime()).filter(filter);
-  const findings = new Where().add('time_ms >= ?', findingsSince.getTime());
+  const findings = new Where().add('time_ms >= ?', findingsSince.getTime()).add('allowlisted = 0');
   if (filter?.cluster !== undefined) findings.add('cluster = ?', filter.cluster);
   return {
     issued: {

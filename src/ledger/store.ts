@@ -256,8 +256,9 @@ export interface LedgerOverview {
   /** Per intermediate, by fingerprint. */
   readonly issuers: readonly (OverviewTotals & { readonly issuerFingerprint: string })[];
   /**
-   * Distinct findings (kind, object, certificate) recorded since `findingsSince`, by severity,
-   * most severe first: discovery records a finding that stays at least once a day.
+   * Distinct findings (kind, object, certificate) recorded since `findingsSince` and not
+   * allowlisted, by severity, most severe first: discovery records a finding that stays at
+   * least once a day.
    */
   readonly findings: readonly { readonly severity: string; readonly open: number }[];
   readonly findingsSince: string;

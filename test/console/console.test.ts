@@ -223,6 +223,13 @@ describeBrowser('the web console', () => {
     const rows = await tableRows(page, '#findings');
     expect(rows.map((row) => [row[1], row[2], row[3], row[4], row[5]])).toEqual([
       [
+        'high',
+        'self-signed-ca',
+        'Secret lab/cadata[ca.crt]',
+        'a self-signed CA',
+        'allowlisted: the lab runs its own CA',
+      ],
+      [
         'medium',
         'expired',
         'Secret team-b/tlsdata[ca.crt]',

@@ -21,7 +21,7 @@ export const EXPECTED = {
     [ISSUER_A]: { issued: 5, denied: 3, audit: 0, active: 3, retired: 1, revoked: 1 },
     [ISSUER_B]: { issued: 63, denied: 0, audit: 1, active: 63, retired: 0, revoked: 0 },
   },
-  /** Distinct open findings by severity. */
+  /** Distinct open findings by severity (the allowlisted one is not open). */
   findings: { high: 1, medium: 1 },
   /** Every certificate kept: the 68 of the window and one expired the day before. */
   certificates: 69,
@@ -152,7 +152,15 @@ export async function seedKnownLedger(stateDir: string, nowMs: number): Promise<
         severity,
         object,
         fingerprint: kind === 'unapproved-ca' ? 'f'.repeat(64) : 'e'.repeat(64),
-        detail: { id: `${kind}-1`, location: 'data[ca.crt]', why },
+        detail:
+          kind === 'self-signed-ca'
+            ? {
+                allowlisted: { rule: 'namespace', value: 'lab', reason: 'the lab runs its own CA' },
+                id: `${kind}-1`,
+                location: 'data[ca.crt]',
+                why,
+              }
+            : { id: `${kind}-1`, location: 'data[ca.crt]', why },
       },
       at(hoursAgo),
     );
@@ -161,6 +169,8 @@ export async function seedKnownLedger(stateDir: string, nowMs: number): Promise<
   finding(20, 'unapproved-ca', 'high', 'Secret team-a/ca', 'a CA that no approved anchor signed');
   finding(2, 'unapproved-ca', 'high', 'Secret team-a/ca', 'a CA that no approved anchor signed');
   finding(1, 'expired', 'medium', 'Secret team-b/tls', 'the certificate expired');
+  // Allowlisted: listed with its rule, not counted as open.
+  finding(0.5, 'self-signed-ca', 'high', 'Secret lab/ca', 'a self-signed CA');
   await store.append(records);
   await store.close();
   return { retired: serialOf(cart1), revoked: serialOf(web1), cart2: serialOf(cart2) };

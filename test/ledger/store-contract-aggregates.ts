@@ -85,7 +85,12 @@ async function knownLedger(
       T0,
     ),
   );
-  const finding = (hoursAgo: number, severity: string, object: string): void => {
+  const finding = (
+    hoursAgo: number,
+    severity: string,
+    object: string,
+    allowlisted?: { rule: string; value: string; reason: string },
+  ): void => {
     const body: FindingRecordBody = {
       type: 'finding',
       time: new Date(T0 - hoursAgo * HOUR).toISOString(),
@@ -94,7 +99,7 @@ async function knownLedger(
       severity,
       object,
       fingerprint: object.endsWith('ca') ? 'f'.repeat(64) : null,
-      detail: { why: 'test' },
+      detail: allowlisted === undefined ? { why: 'test' } : { allowlisted, why: 'test' },
     };
     add(chain.next(body, T0 - hoursAgo * HOUR));
   };
@@ -102,6 +107,8 @@ async function knownLedger(
   finding(1, 'high', 'Secret a/ca');
   finding(2, 'medium', 'Secret b/tls');
   finding(30, 'low', 'Secret c/tls');
+  // Waived by an allowlist rule: shown by the findings view, not counted as open.
+  finding(1, 'critical', 'Secret lab/ca', { rule: 'namespace', value: 'lab', reason: 'a lab' });
   await store.append(records);
   return { cart: serialOf(cart), web: serialOf(web), api: serialOf(api), old: serialOf(old) };
 }
@@ -186,7 +193,8 @@ export function aggregateCases({ fresh, factory, opened, now }: ContractContext)
           revoked: 0,
         },
       ]);
-      // One finding seen twice counts once; the low one is older than the findings' window.
+      // One finding seen twice counts once; the low one is older than the findings' window; the
+      // critical one is allowlisted.
       expect(overview.findings).toEqual([
         { severity: 'high', open: 1 },
         { severity: 'medium', open: 1 },
@@ -306,11 +314,17 @@ export function aggregateCases({ fresh, factory, opened, now }: ContractContext)
       expect(paged).toEqual([serials.cart, serials.old, serials.web]);
     });
 
-    it('upgrades a schema-2 database to the overview indexes', async () => {
+    it('upgrades a schema-2 database: the overview indexes, old findings open', async () => {
       const db = await factory().fresh();
       const v2 = await db.open({ migrateTo: 2 });
-      await knownLedger(v2);
       await v2.close();
+      // A finding as a schema-2 meshca wrote it (no allowlisted column then).
+      await db.sql(
+        `INSERT INTO ledger_findings (chain_id, sequence, time_ms, cluster, kind, severity, object,
+           fingerprint, detail) VALUES ('old', 1, ?, 'east', 'expiring-soon', 'low', 'Secret d/tls',
+           NULL, '{}')`,
+        [T0],
+      );
       const store = await db.open();
       opened.push(store);
       expect(await store.schemaVersion()).toBe(3);
@@ -330,7 +344,14 @@ export function aggregateCases({ fresh, factory, opened, now }: ContractContext)
       );
       expect(indexes).not.toContain('ledger_certificates_not_after');
       expect(indexes).not.toContain('ledger_decisions_time');
-      expect((await store.overview(now, day, day)).totals.issued).toBe(3);
+      await knownLedger(store);
+      const overview = await store.overview(now, day, day);
+      expect(overview.totals.issued).toBe(3);
+      expect(overview.findings).toEqual([
+        { severity: 'high', open: 1 },
+        { severity: 'medium', open: 1 },
+        { severity: 'low', open: 1 },
+      ]);
     });
 
     it("plans the overview's statements as index ranges, not scans of whole tables", async () => {
