@@ -31,6 +31,7 @@ function groups(items: readonly DenialRuleView[], id: string): HTMLElement {
           h(
             'li',
             {},
+            h('span', { class: 'muted' }, `${time(e.time)} `),
             h('a', { href: link('history', { identity: e.identity }) }, e.identity),
             e.podName === null ? null : ` (pod ${e.podName})`,
             h('div', { class: 'reason' }, e.reason ?? '—'),
