@@ -7,6 +7,8 @@
  * without a token in; the refusals are `access.test.ts`'s.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { CONSOLE_CSP } from '../../src/console/index.js';
@@ -23,6 +25,7 @@ describeBrowser('the web console', () => {
   let browser: Browser;
   let base: string;
   let serials: SeededSerials;
+  let policySha256: string;
   const opened: ConsolePage[] = [];
 
   beforeAll(async () => {
@@ -30,7 +33,14 @@ describeBrowser('the web console', () => {
     execFileSync(process.execPath, [join(REPO_ROOT, 'scripts', 'build-console.js')]);
     const stateDir = tempDir('meshca-console-');
     serials = await seedKnownLedger(stateDir, Date.now());
-    meshca = await startMeshcaProcess(['--state-dir', stateDir]);
+    // A central policy in force, unsigned (no signing keys configured): the overview names it.
+    const policy = join(stateDir, 'central.yaml');
+    writeFileSync(
+      policy,
+      'apiVersion: meshca.io/v1alpha1\nkind: IssuancePolicy\nmetadata: { name: baseline }\nspec:\n  defaultAction: allow\n  rules: []\n',
+    );
+    policySha256 = createHash('sha256').update(readFileSync(policy)).digest('hex');
+    meshca = await startMeshcaProcess(['--state-dir', stateDir, '--policy-central', policy]);
     base = `http://127.0.0.1:${meshca.httpPort}/ui/`;
     browser = await launchChromium();
   }, 120_000);
@@ -128,16 +138,16 @@ describeBrowser('the web console', () => {
       [ISSUER_B.slice(0, 12), ...totals(EXPECTED.issuers[ISSUER_B]!)],
     ]);
     expect(await page.locator('#findings li').allInnerTexts()).toEqual(['high 1', 'medium 1']);
-    // Development mode: its own intermediate and root, and no policy (the TTL limits decide).
+    // Development mode: its own intermediate and root; the central policy, unsigned.
     const authority = await tableRows(page, '#authority');
     expect(authority.map((row) => [row[0], row[1]])).toEqual([
       ['intermediate', api.items[0]?.authority.intermediate.subject],
       ['root', 'O=meshca, CN=meshca development root'],
     ]);
     expect(authority[0]?.[2]).toMatch(/^in \d+d/);
-    expect(await page.locator('#policy').innerText()).toBe(
-      "none: meshca's TTL limits decide alone",
-    );
+    expect(await tableRows(page, '#policy')).toEqual([
+      ['central', 'baseline', policySha256.slice(0, 12), 'not-required'],
+    ]);
     await screenshot('overview');
   });
 
