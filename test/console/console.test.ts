@@ -6,14 +6,12 @@
  * headers. Development mode binds the operations port to loopback, where the API lets requests
  * without a token in; the refusals are `access.test.ts`'s.
  */
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { CONSOLE_CSP } from '../../src/console/index.js';
 import { describeBrowser, launchChromium } from '../support/chromium.js';
-import { REPO_ROOT } from '../support/environment.js';
 import { startMeshcaProcess, type MeshcaProcess } from '../support/meshca-process.js';
 import { removeTempDirs, tempDir } from '../support/tmp.js';
 import { ISSUER_A, ISSUER_B } from '../ledger/fixtures.js';
@@ -29,8 +27,6 @@ describeBrowser('the web console', () => {
   const opened: ConsolePage[] = [];
 
   beforeAll(async () => {
-    // The console as this checkout builds it (npm ci built it too; this keeps it current).
-    execFileSync(process.execPath, [join(REPO_ROOT, 'scripts', 'build-console.js')]);
     const stateDir = tempDir('meshca-console-');
     serials = await seedKnownLedger(stateDir, Date.now());
     // A central policy in force, unsigned (no signing keys configured): the overview names it.

@@ -5,12 +5,9 @@
  * chart drawn, and the API's answer alone; the README quotes the figures. The machines are
  * shared, so the bound asserted is generous: a regression to a full scan shows in the log first.
  */
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import { systemClock } from '../../src/clock.js';
 import { SqliteLedgerStore, sqliteLedgerPath } from '../../src/ledger/index.js';
 import { describeBrowser, launchChromium } from '../support/chromium.js';
-import { REPO_ROOT } from '../support/environment.js';
 import { seedLedgerAtScale } from '../support/ledger-seed.js';
 import { startMeshcaProcess } from '../support/meshca-process.js';
 import { removeTempDirs, tempDir } from '../support/tmp.js';
@@ -24,7 +21,6 @@ describeBrowser('the overview at scale', () => {
   });
 
   it(`renders with ${RECORDS.toLocaleString('en-US')} ledger records`, async () => {
-    execFileSync(process.execPath, [join(REPO_ROOT, 'scripts', 'build-console.js')]);
     const stateDir = tempDir('meshca-console-scale-');
     const store = new SqliteLedgerStore({ path: sqliteLedgerPath(stateDir) }, systemClock);
     await store.open();
