@@ -10,16 +10,13 @@
  * Creating the Secrets takes most of the section's time; the API server is fast enough that no
  * fake of the port is needed.
  */
-import { spawnSync } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { createCaCertificate, generateCaKey, type ParsedCertificate } from '../src/ca/index.js';
 import { systemClock } from '../src/clock.js';
 import { Allowlist, ReportSink, Scanner, VerdictCache } from '../src/discovery/index.js';
-import { KubeClient, KubeClusterCertificateReader } from '../src/kube/index.js';
+import { KubeClusterCertificateReader } from '../src/kube/index.js';
 import { createLogger } from '../src/logger.js';
+import { pool, startBenchKube } from './kube.js';
 
 const DAY = 86_400_000;
 
@@ -44,16 +41,6 @@ async function certificate(
 }
 
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
-
-/** Runs `tasks` with `concurrency` in flight. */
-async function pool(count: number, concurrency: number, task: (index: number) => Promise<void>) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < count) await task(next++);
-    }),
-  );
-}
 
 /** Samples memory while `work` runs; returns its result, seconds and peak growth. */
 async function measured<T>(work: () => Promise<T>) {
@@ -95,32 +82,13 @@ export async function discovery(out: (line?: string) => void, secrets: number): 
   out(
     `## 5. Rogue-CA discovery: a scan of ${secrets.toLocaleString('en-US')} Secrets against a real kube-apiserver`,
   );
-  const shared = resolve('..', 'shared', 'tools', 'kube');
-  const tools =
-    process.env['MESHCA_KUBE_TOOLS'] ??
-    (existsSync(join(shared, 'start.sh')) ? shared : resolve('test', 'kube-tools'));
-  const state = mkdtempSync(join(tmpdir(), 'meshca-bench-kube-'));
-  const etcdPort = 20000 + Math.floor(Math.random() * 20000);
-  const started = spawnSync('bash', [join(tools, 'start.sh'), state], {
-    env: {
-      ...process.env,
-      ETCD_PORT: String(etcdPort),
-      APISERVER_PORT: String(etcdPort + 2),
-      WITH_KCM: '0',
-    },
-    encoding: 'utf8',
-  });
-  if (started.status !== 0) {
-    out(
-      `   skipped: cannot start kube-apiserver (${(started.stdout + started.stderr).trim().split('\n').at(-1) ?? ''})`,
-    );
+  const kube = startBenchKube();
+  if ('unavailable' in kube) {
+    out(`   skipped: ${kube.unavailable}`);
     out();
     return;
   }
-  const client = new KubeClient({
-    connection: { mode: 'kubeconfig', path: join(state, 'admin.kubeconfig') },
-    maxSockets: 16,
-  });
+  const client = kube.client;
   try {
     const namespace = 'bench';
     await client.requestJson(
@@ -207,8 +175,7 @@ export async function discovery(out: (line?: string) => void, secrets: number): 
     }
     out(`   verdict cache: ${cache.size} certificates remembered between scans`);
   } finally {
-    await client.close();
-    spawnSync('bash', [join(tools, 'stop.sh'), state, '--wipe']);
+    await kube.stop();
   }
   out();
 }

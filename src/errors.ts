@@ -91,6 +91,12 @@ export const ERROR_CATALOGUE = {
   // --- Hardening (#13) ---
   // A rate limit (per identity or per replica) is exhausted: the client retries with backoff.
   ERR_RATE_LIMITED: { kind: 'unavailable' },
+  // --- Faults of the ledger (#13) ---
+  /**
+   * The SQLite ledger's file cannot be written (SQLITE_FULL: a full disk; SQLITE_IOERR: an I/O
+   * error): handled as a database outage, never seen by clients.
+   */
+  ERR_LEDGER_STORAGE: { kind: 'unavailable' },
 } as const satisfies Readonly<Record<string, CatalogueEntry>>;
 
 /** Stable error codes. */

@@ -108,7 +108,8 @@ export interface HerdFigures {
 }
 
 const TRUST_DOMAIN = 'cluster.local';
-const NAMESPACE = 'bench';
+/** The namespace of every identity of the load. */
+export const BENCH_NAMESPACE = 'bench';
 
 async function writePki(dir: string, type: CaKeyType): Promise<string> {
   const now = new Date();
@@ -142,6 +143,7 @@ export async function buildFixture(
   dir: string,
   requestCount: number,
   herdProxies: number,
+  pods?: readonly { readonly name: string; readonly uid: string }[],
 ): Promise<Fixture> {
   const ecDir = join(dir, 'ca-ec');
   const rsaDir = join(dir, 'ca-rsa');
@@ -150,7 +152,7 @@ export async function buildFixture(
   mkdirSync(tokenDir, { recursive: true });
   await ensureDevTokenIssuer(tokenDir);
   const identities = Array.from({ length: Math.max(requestCount, herdProxies) }, (_, index) => ({
-    namespace: NAMESPACE,
+    namespace: BENCH_NAMESPACE,
     serviceAccount: `sa-${index}`,
   }));
   const tokens = new Map<number, string>();
@@ -159,9 +161,17 @@ export async function buildFixture(
     if (token === undefined) {
       const identity = identities[index];
       if (identity === undefined) throw new Error('bench bug: no identity');
+      // Bound to the identity's pod when there is a cluster, as the kubelet's projected tokens
+      // are: the just-in-time check of governance needs it (meshca ignores it otherwise).
+      const pod = pods?.[index];
       token = await issueDevToken(
         tokenDir,
-        { ...identity, audiences: ['istio-ca'], ttlSeconds: 6 * 3600 },
+        {
+          ...identity,
+          audiences: ['istio-ca'],
+          ttlSeconds: 6 * 3600,
+          ...(pod === undefined ? {} : { pod }),
+        },
         systemClock,
       );
       tokens.set(index, token);

@@ -196,14 +196,7 @@ export async function explainCommand(argv: readonly string[], io: CommandIo): Pr
     const decider = new LayeredPolicyDecider({
       policies: store,
       facts: new ClusterFactsMap(new Map([[clusterId, facts]])),
-      inner: new TtlPolicy({
-        defaultTtlSeconds: seconds(
-          values['default-ttl'] ?? optionDefault('defaultTtl'),
-          '--default-ttl',
-        ),
-        maxTtlSeconds: seconds(values['max-ttl'] ?? optionDefault('maxTtl'), '--max-ttl'),
-        minTtlSeconds: seconds(values['min-ttl'] ?? optionDefault('minTtl'), '--min-ttl'),
-      }),
+      inner: ttlPolicy(values),
       logger: silentLogger(),
     });
     const explained: ExplainedDecision = await decider.explain(request, signal);
@@ -235,6 +228,30 @@ function parseKey(text: string): DecisionKey {
   throw new UsageError(
     `meshca policy explain: --key must be one of ${KEY_TYPES.join(', ')} or RSA-<bits>`,
   );
+}
+
+/** meshca's own TTL limits as `serve` would have them with these flags. */
+function ttlPolicy(values: {
+  readonly 'default-ttl'?: string | undefined;
+  readonly 'max-ttl'?: string | undefined;
+  readonly 'min-ttl'?: string | undefined;
+}): TtlPolicy {
+  const limits = {
+    defaultTtlSeconds: seconds(
+      values['default-ttl'] ?? optionDefault('defaultTtl'),
+      '--default-ttl',
+    ),
+    maxTtlSeconds: seconds(values['max-ttl'] ?? optionDefault('maxTtl'), '--max-ttl'),
+    minTtlSeconds: seconds(values['min-ttl'] ?? optionDefault('minTtl'), '--min-ttl'),
+  };
+  const { minTtlSeconds: min, defaultTtlSeconds: fallback, maxTtlSeconds: max } = limits;
+  // The same rule serve's configuration enforces, said in the flags' words.
+  if (!(min > 0 && min <= fallback && fallback <= max)) {
+    throw new UsageError(
+      `meshca policy explain: the TTL limits must satisfy 0 < --min-ttl (${min}s) <= --default-ttl (${fallback}s) <= --max-ttl (${max}s)`,
+    );
+  }
+  return new TtlPolicy(limits);
 }
 
 function seconds(text: string, flag: string): number {

@@ -30,38 +30,24 @@ import {
 import { Judge } from './judge.js';
 import { SOURCES } from './ports.js';
 import type {
-  CaBundleSource,
-  IssuerSource,
   ScanSummary,
   SecretRecord,
-  ServingSource,
   SourceAvailability,
   SourceCoverage,
   SourceName,
 } from './ports.js';
 
+import {
+  CA_BUNDLE_SOURCES,
+  ISSUER_CHAIN_ENTRIES,
+  ISSUER_SOURCES,
+  MAX_SLICE_MS,
+  SERVED_ENTRIES,
+  SERVING_SOURCES,
+  sameObject,
+  secretKey,
+} from './scan-sources.js';
 import type { ScanOptions, ScanProgress, ScannerDependencies } from './scanner.js';
-
-const SERVING_SOURCES: readonly ServingSource[] = [
-  'ingresses',
-  'istio-gateways',
-  'gateway-api-gateways',
-];
-const ISSUER_SOURCES: readonly IssuerSource[] = [
-  'cert-manager-issuers',
-  'cert-manager-cluster-issuers',
-];
-const CA_BUNDLE_SOURCES: readonly CaBundleSource[] = [
-  'validating-webhook-configurations',
-  'mutating-webhook-configurations',
-  'api-services',
-];
-/** Longest stretch a scan keeps the event loop before letting other work run. */
-const MAX_SLICE_MS = 10;
-/** The entry a Secret serves to TLS clients: `tls.crt`, or Istio's generic `cert`. */
-const SERVED_ENTRIES = ['tls.crt', 'cert'];
-/** Entries that complete a CA issuer's chain. */
-const ISSUER_CHAIN_ENTRIES = ['tls.crt', 'ca.crt'];
 
 interface ServedBy {
   readonly server: ObjectRef;
@@ -401,12 +387,4 @@ export class ScanRun {
     }
     return summary;
   }
-}
-
-function secretKey(object: ObjectRef): string {
-  return `${object.namespace ?? ''}/${object.name}`;
-}
-
-function sameObject(a: ObjectRef, b: ObjectRef): boolean {
-  return a.kind === b.kind && a.namespace === b.namespace && a.name === b.name;
 }

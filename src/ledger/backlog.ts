@@ -4,15 +4,24 @@
  * their number bounded (dropping the oldest, announced by a chained gap record, when full), and
  * keeps the spool file small (emptied once written, compacted once mostly written).
  *
+ * When the spool file cannot be written (a full disk), the records stay in memory, in order, still
+ * bounded, and the spool is retried with a backoff; {@link Backlog.spoolWritable} says so (the
+ * recorder's `fail-closed` gate reads it). Nothing here throws: a spool that cannot be written is
+ * counted (`meshca_ledger_spool_write_errors_total`) and logged once per outage.
+ *
  * @module
  */
 import type { Clock } from '../clock.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { LedgerMetrics } from '../metrics/index.js';
+import { Backoff } from '../util/index.js';
 import type { ChainWriter } from './chain.js';
 import type { ChainedRecord, GapFact } from './records.js';
 import type { SequenceRange, Spool } from './spool.js';
+
+/** Records appended to the spool at most at once, so that a retry costs little. */
+const SPILL_CHUNK = 1000;
 
 /** A batch taken for writing. */
 export interface Batch {
@@ -33,6 +42,9 @@ export interface BacklogOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics: LedgerMetrics;
+  /** Retry delays of a spool that cannot be written, ms. Defaults 250 and 5000. */
+  readonly spoolRetryInitialMs?: number;
+  readonly spoolRetryMaxMs?: number;
 }
 
 /** Records waiting for the database. Not shared between processes. */
@@ -42,17 +54,42 @@ export class Backlog {
   #queue: ChainedRecord[] = [];
   /** Newest last: in the spool file, mirrored here. */
   #spooled: ChainedRecord[] = [];
+  /** Oldest first: being appended to the spool file (between {@link #queue} and the file). */
+  #spilling: ChainedRecord[] = [];
   #inFlight: Batch | undefined;
   /** Ranges dropped but maybe still in the spool file, to mark there. */
   #tombstones: SequenceRange[] = [];
+  /** Why the spool file cannot be written, while it cannot. */
+  #spoolFailure: string | undefined;
+  #spoolRetryAt = 0;
+  readonly #spoolBackoff: Backoff;
 
   constructor(options: BacklogOptions) {
     this.#options = options;
+    this.#spoolBackoff = new Backoff(
+      options.spoolRetryInitialMs ?? 250,
+      options.spoolRetryMaxMs ?? 5000,
+    );
   }
 
   /** Records waiting (memory, in flight, spool). */
   get size(): number {
-    return this.#queue.length + this.#spooled.length + (this.#inFlight?.records.length ?? 0);
+    return (
+      this.#queue.length +
+      this.#spilling.length +
+      this.#spooled.length +
+      (this.#inFlight?.records.length ?? 0)
+    );
+  }
+
+  /** False while the spool file cannot be written (records then wait in memory only). */
+  get spoolWritable(): boolean {
+    return this.#spoolFailure === undefined;
+  }
+
+  /** Why the spool file cannot be written, or undefined. */
+  get spoolFailure(): string | undefined {
+    return this.#spoolFailure;
   }
 
   /** Records in memory, not yet in the spool. */
@@ -97,23 +134,36 @@ export class Backlog {
     else this.#queue.unshift(...batch.records);
   }
 
-  /** Moves every record in memory to the spool file (after what is already there). */
-  async spill(): Promise<void> {
-    await this.#markDropped();
-    if (this.#queue.length === 0) return;
-    const records = this.#queue;
-    this.#queue = [];
-    // Mirrored even if the file cannot be written: they are still written to the database later.
-    this.#spooled.push(...records);
-    try {
-      await this.#options.spool.append(records);
-    } catch (error) {
-      this.#options.logger.error(
-        { err: errorMessage(error), path: this.#options.spool.path },
-        'ledger spool write failed',
-      );
+  /**
+   * Moves the records in memory to the spool file (after what is already there), in chunks. A
+   * chunk that cannot be written stays in memory, in front of newer records, and the spool is
+   * tried again after a backoff (at once with `force`, the last chance at shutdown).
+   *
+   * @returns true when nothing is left in memory.
+   */
+  async spill(options: { readonly force?: boolean } = {}): Promise<boolean> {
+    if (this.#spoolFailure !== undefined && options.force !== true) {
+      if (performance.now() < this.#spoolRetryAt) return this.#queue.length === 0;
     }
-    this.publish();
+    if (!(await this.#markDropped())) return this.#queue.length === 0;
+    while (this.#queue.length > 0) {
+      this.#spilling = this.#queue.splice(0, SPILL_CHUNK);
+      try {
+        await this.#options.spool.append(this.#spilling);
+        this.#spooled.push(...this.#spilling);
+        this.#spoolWritten();
+      } catch (error) {
+        // Not on disk: back in front of the records that arrived meanwhile, for the database or
+        // the next try.
+        this.#queue.unshift(...this.#spilling);
+        this.#spoolFailed(error);
+        return false;
+      } finally {
+        this.#spilling = [];
+        this.publish();
+      }
+    }
+    return true;
   }
 
   /** True while records wait in the spool (new ones then go there too, behind them). */
@@ -123,15 +173,57 @@ export class Backlog {
 
   /** Keeps the spool file small: empty once drained, rewritten once mostly written. */
   async compact(): Promise<void> {
-    await this.#markDropped();
     const spool = this.#options.spool;
-    if (this.#spooled.length === 0 && spool.lines > 0) await spool.clear();
-    else if (spool.lines > 2 * this.#spooled.length + 1000) await spool.rewrite(this.#spooled);
+    try {
+      if (this.#spooled.length === 0 && spool.lines > 0) {
+        // Truncating needs no space: it is what gives space back on a full disk.
+        await spool.clear();
+        this.#tombstones.length = 0;
+        return;
+      }
+      if (!(await this.#markDropped())) return;
+      if (spool.lines > 2 * this.#spooled.length + 1000) {
+        if (this.#spoolFailure !== undefined && performance.now() < this.#spoolRetryAt) return;
+        await spool.rewrite(this.#spooled);
+      }
+    } catch (error) {
+      // The old file is whole (rewrite renames a complete copy over it): nothing is lost.
+      this.#spoolFailed(error);
+    }
   }
 
   /** Records arriving after the recorder closed go straight to the file. */
   appendAfterClose(record: ChainedRecord): void {
     this.#options.spool.appendSync([record]);
+  }
+
+  /**
+   * Logs what shutdown left: nothing (`ledger flushed at shutdown`), records in the spool for the
+   * next start, or records neither the database nor the spool could take (lost, and counted as
+   * dropped).
+   *
+   * @param waiting Records waiting when shutdown began.
+   * @param database Why the database did not take the rest, if it did not.
+   */
+  reportShutdown(waiting: number, elapsedMs: number, database: string | undefined): void {
+    const { logger } = this.#options;
+    const left = this.size;
+    const lost = this.#queue.length;
+    const fields = { written: Math.max(0, waiting - left), ms: Math.round(elapsedMs) };
+    if (left === 0) {
+      logger.info(fields, 'ledger flushed at shutdown');
+    } else if (lost === 0) {
+      logger.warn(
+        { ...fields, spooled: left, database },
+        'ledger not flushed at shutdown; the rest waits in the spool for the next start',
+      );
+    } else {
+      this.#options.metrics.dropped(lost);
+      logger.error(
+        { ...fields, spooled: left - lost, lost, spool: this.#spoolFailure },
+        'ledger records lost at shutdown: neither the database nor the spool could take them',
+      );
+    }
   }
 
   /** Publishes the backlog gauges. */
@@ -141,8 +233,44 @@ export class Backlog {
     this.#options.metrics.backlog(this.size - spooled, spooled);
   }
 
-  async #markDropped(): Promise<void> {
-    await this.#options.spool.markDropped(this.#tombstones.splice(0));
+  /** Writes the pending tombstones; false (kept for the next try) when the spool cannot be written. */
+  async #markDropped(): Promise<boolean> {
+    if (this.#tombstones.length === 0) return true;
+    const ranges = this.#tombstones.splice(0);
+    try {
+      await this.#options.spool.markDropped(ranges);
+      this.#spoolWritten();
+      return true;
+    } catch (error) {
+      this.#tombstones.unshift(...ranges);
+      this.#spoolFailed(error);
+      return false;
+    }
+  }
+
+  #spoolFailed(error: unknown): void {
+    this.#options.metrics.spoolWriteError();
+    const delay = this.#spoolBackoff.next();
+    this.#spoolRetryAt = performance.now() + delay;
+    const reason = errorMessage(error);
+    if (this.#spoolFailure === undefined) {
+      this.#options.logger.error(
+        { err: reason, path: this.#options.spool.path, backlog: this.size, retryMs: delay },
+        'ledger spool cannot be written; records wait in memory',
+      );
+    }
+    this.#spoolFailure = reason;
+  }
+
+  #spoolWritten(): void {
+    if (this.#spoolFailure !== undefined) {
+      this.#options.logger.info(
+        { path: this.#options.spool.path, backlog: this.size },
+        'ledger spool writable again',
+      );
+    }
+    this.#spoolFailure = undefined;
+    this.#spoolBackoff.reset();
   }
 
   /**
@@ -153,8 +281,10 @@ export class Backlog {
    */
   #dropOldest(): void {
     const count = Math.max(this.#options.dropChunk, this.size - this.#options.hardMax + 2);
-    const fromSpool = this.#spooled.splice(0, count);
-    const dropped = [...fromSpool, ...this.#queue.splice(0, count - fromSpool.length)];
+    // Oldest first: the spool file, the chunk being appended to it, then memory.
+    const dropped = this.#spooled.splice(0, count);
+    dropped.push(...this.#spilling.splice(0, count - dropped.length));
+    dropped.push(...this.#queue.splice(0, count - dropped.length));
     if (dropped.length === 0) return;
     const facts: GapFact[] = [];
     for (const record of dropped) {

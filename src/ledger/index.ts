@@ -55,8 +55,13 @@ export type { PostgresLedgerOptions, PostgresTlsMode } from './postgres-store.js
 export { PostgresLedgerStore } from './postgres-store.js';
 export { LATEST_SCHEMA_VERSION } from './sql-migrations.js';
 export type { FindingInput, RetireInput, RevokeInput } from './lifecycle-records.js';
-export type { LedgerRecorderDeps, LedgerRecorderOptions, SpoolFullBehaviour } from './recorder.js';
-export { LedgerRecorder, ledgerSpoolPath, LEDGER_SPOOL_FILE } from './recorder.js';
+export type {
+  LedgerRecorderDeps,
+  LedgerRecorderOptions,
+  SpoolFullBehaviour,
+} from './recorder-options.js';
+export { ledgerSpoolPath, LEDGER_SPOOL_FILE } from './recorder-options.js';
+export { LedgerRecorder } from './recorder.js';
 export type { LedgerPrunerOptions, PruneSummary } from './pruner.js';
 export { DEFAULT_RETENTION_MS, LedgerPruner } from './pruner.js';
 export type {

@@ -9,14 +9,19 @@
  * variable. TLS follows libpq's modes: `disable`, `require` (encrypted, unverified),
  * `verify-ca` (the server chains to the given CA), `verify-full` (and its name matches the host).
  *
+ * Closing waits a little for the pool to end cleanly; a server that hangs (no answer, no FIN)
+ * would hold its sockets, and so the process, forever: past that wait they are destroyed.
+ *
  * @module
  */
 import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
+import { Socket } from 'node:net';
 import pg from 'pg';
 import type { Clock } from '../clock.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { sleep } from '../util/index.js';
 import type { SqlDriver, SqlExecutor, SqlRow, SqlValue } from './sql-driver.js';
 import { numberedPlaceholders } from './sql-driver.js';
 import { SqlLedgerStore } from './sql-store.js';
@@ -51,6 +56,9 @@ export interface PostgresLedgerOptions {
   readonly migrateTo?: number;
 }
 
+/** How long {@link PostgresLedgerStore.close} waits for the pool to end before cutting sockets, ms. */
+const CLOSE_WAIT_MS = 400;
+
 /** Advisory lock keys: 'mesh' and one number per purpose. */
 const LOCK_NAMESPACE = 0x6d657368;
 const MIGRATION_LOCK = 1;
@@ -61,6 +69,8 @@ export class PostgresLedgerStore extends SqlLedgerStore {
   readonly kind = 'postgres';
   readonly #options: PostgresLedgerOptions;
   readonly #logger: Logger;
+  /** Every socket to the server, open or connecting. */
+  readonly #sockets = new Set<Socket>();
   #pool: pg.Pool | undefined;
 
   /** @throws TypeError for a URL that is not `postgres://` or carries `sslmode`. */
@@ -72,7 +82,7 @@ export class PostgresLedgerStore extends SqlLedgerStore {
   }
 
   protected connect(): Promise<SqlDriver> {
-    const pool = new pg.Pool(poolConfig(this.#options));
+    const pool = new pg.Pool({ ...poolConfig(this.#options), stream: () => this.#socket() });
     // An idle connection that breaks (the server restarts) must not crash the process; the next
     // query opens a new one.
     pool.on('error', (error) => {
@@ -80,6 +90,34 @@ export class PostgresLedgerStore extends SqlLedgerStore {
     });
     this.#pool = pool;
     return Promise.resolve(new PostgresDriver(pool));
+  }
+
+  /**
+   * Ends the pool; sockets still open after {@link CLOSE_WAIT_MS} (a hung server, a query that
+   * never returns) are destroyed, so that nothing holds the process after shutdown.
+   */
+  override async close(): Promise<void> {
+    const ended = super.close().then(
+      () => true,
+      () => true,
+    );
+    if (await Promise.race([ended, sleep(CLOSE_WAIT_MS).then(() => false)])) return;
+    if (this.#sockets.size > 0) {
+      this.#logger.warn(
+        { connections: this.#sockets.size },
+        'the ledger database did not close in time; its connections are cut',
+      );
+    }
+    for (const socket of this.#sockets) socket.destroy();
+    await Promise.race([ended, sleep(CLOSE_WAIT_MS)]);
+  }
+
+  /** A new socket for pg (which connects it, and wraps it in TLS when configured). */
+  #socket(): Socket {
+    const socket = new Socket();
+    this.#sockets.add(socket);
+    socket.once('close', () => this.#sockets.delete(socket));
+    return socket;
   }
 
   protected async withMigrationLock<T>(_driver: SqlDriver, work: () => Promise<T>): Promise<T> {

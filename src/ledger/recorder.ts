@@ -12,27 +12,27 @@
  *   announced by a chained gap record so that `verify` tells the hole from a deletion), or
  *   `fail-closed` closes the {@link IssuanceGate} (UNAVAILABLE, which proxies retry). Refusals
  *   still recorded while the gate is closed may take the backlog 10% past the bound; beyond that,
- *   the oldest are dropped as with `drop-oldest`, so that memory and disk stay bounded.
+ *   the oldest are dropped as with `drop-oldest`, so that memory and disk stay bounded;
+ * - a full disk (SQLite's file and the spool both on it) is a database outage whose spool cannot
+ *   be written either: the records wait in memory, within the same bound, and `fail-closed`
+ *   closes the gate at once, since nothing it would issue could be kept. Both are retried, and
+ *   everything kept is written once there is room.
  *
  * What a crash (SIGKILL) can lose: records still in memory, at most one flush interval's worth
  * while the database is up, or the batch being written when a write hangs (until the pg statement
- * timeout). A clean shutdown ({@link LedgerRecorder.close}) flushes within its deadline and
- * spools the rest.
+ * timeout), or, on a full disk, everything waiting. A clean shutdown ({@link LedgerRecorder.close})
+ * writes within `closeTimeoutMs`, spools the rest and logs what it did.
  *
  * The chain head is logged and exported (`meshca_ledger_chain_head_sequence`) at a fixed
  * interval, so that an outside system can anchor it (see `verify.ts`).
  *
  * @module
  */
-import { join } from 'node:path';
-import type { Clock } from '../clock.js';
 import { errorMessage, type MeshCaError, UnavailableError } from '../errors.js';
 import type { IssuanceEvent, IssuanceGate, IssuanceObserver } from '../events/index.js';
-import type { Logger } from '../logger.js';
-import type { LedgerMetrics } from '../metrics/index.js';
 import type { Part, ReadinessCheck } from '../runtime/index.js';
 import { BackgroundLoops } from '../runtime/index.js';
-import { Backoff, sleep, withDeadline } from '../util/index.js';
+import { raceSignal, sleep, withDeadline } from '../util/index.js';
 import { ChainWriter, type ChainHead } from './chain.js';
 import { issuanceKeepUntil, issuanceRecordOf } from './event-mapping.js';
 import type { RecordBody } from './records.js';
@@ -40,56 +40,12 @@ import type { FindingInput, RetireInput, RevokeInput } from './lifecycle-records
 import { findingBody, retireBody, revokeBody } from './lifecycle-records.js';
 import { Spool } from './spool.js';
 import { Backlog } from './backlog.js';
-import type { LedgerStore } from './store.js';
-
-/** What happens when the backlog is full. */
-export type SpoolFullBehaviour = 'drop-oldest' | 'fail-closed';
-
-/** The spool file's name in the state directory. */
-export const LEDGER_SPOOL_FILE = 'ledger-spool.jsonl';
-
-/** The spool's path in a state directory. */
-export function ledgerSpoolPath(stateDir: string): string {
-  return join(stateDir, LEDGER_SPOOL_FILE);
-}
-
-/** Options of {@link LedgerRecorder}. */
-export interface LedgerRecorderOptions {
-  /** This process's chain label, e.g. the pod name. */
-  readonly writer: string;
-  /** The spool file (see {@link ledgerSpoolPath}). */
-  readonly spoolPath: string;
-  /** Records waiting for the database (memory + spool) at most. Default 100000. */
-  readonly spoolMaxRecords?: number;
-  /** Default `drop-oldest`. */
-  readonly spoolFull?: SpoolFullBehaviour;
-  /** Records per transaction. Default 200. */
-  readonly batchSize?: number;
-  /** Longest a record waits in memory before a write is tried, ms. Default 200. */
-  readonly flushIntervalMs?: number;
-  /** How often the chain head is logged and exported, ms. Default 60000. */
-  readonly headIntervalMs?: number;
-  /** How long {@link LedgerRecorder.close} tries to write before spooling the rest, ms. Default 5000. */
-  readonly closeTimeoutMs?: number;
-  /**
-   * A batch write taking longer counts as failed (the records are spooled; if the write commits
-   * after all, replaying them is harmless), ms. Default 10000.
-   */
-  readonly writeTimeoutMs?: number;
-  /** Retry delays while the database is down, ms. Defaults 500 and 30000. */
-  readonly retryInitialMs?: number;
-  readonly retryMaxMs?: number;
-}
-
-/** Collaborators of {@link LedgerRecorder}. */
-export interface LedgerRecorderDeps {
-  readonly store: LedgerStore;
-  readonly clock: Clock;
-  readonly logger: Logger;
-  readonly metrics: LedgerMetrics;
-  /** The fingerprint of the intermediate in force, for refusals; issuances carry their own. */
-  readonly currentIssuer?: () => string | undefined;
-}
+import { DatabaseHealth } from './database-health.js';
+import type {
+  LedgerRecorderDeps,
+  LedgerRecorderOptions,
+  SpoolFullBehaviour,
+} from './recorder-options.js';
 
 /** The recorder: an issuance observer, an issuance gate, and a part. */
 export class LedgerRecorder implements IssuanceObserver, IssuanceGate, Part {
@@ -104,12 +60,13 @@ export class LedgerRecorder implements IssuanceObserver, IssuanceGate, Part {
   readonly #headIntervalMs: number;
   readonly #closeTimeoutMs: number;
   readonly #writeTimeoutMs: number;
-  readonly #backoff: Backoff;
+  readonly #database: DatabaseHealth;
   readonly #loops: BackgroundLoops;
   #opened = false;
-  #down: string | undefined;
-  #retryAt = 0;
   #closed = false;
+  #closing: Promise<void> | undefined;
+  /** Aborted when `close` runs out of time: the write in progress stops being waited for. */
+  readonly #cut = new AbortController();
   #wake: (() => void) | undefined;
   /** Serializes writing: the loop, {@link flush} and {@link close} never write concurrently. */
   #writing: Promise<unknown> = Promise.resolve();
@@ -128,13 +85,18 @@ export class LedgerRecorder implements IssuanceObserver, IssuanceGate, Part {
       clock: deps.clock,
       logger: deps.logger,
       metrics: deps.metrics,
+      spoolRetryInitialMs: Math.min(250, options.retryInitialMs ?? 250),
+      spoolRetryMaxMs: Math.min(5000, options.retryMaxMs ?? 5000),
     });
     this.#batchSize = options.batchSize ?? 200;
     this.#flushIntervalMs = options.flushIntervalMs ?? 200;
     this.#headIntervalMs = options.headIntervalMs ?? 60_000;
     this.#closeTimeoutMs = options.closeTimeoutMs ?? 5000;
     this.#writeTimeoutMs = options.writeTimeoutMs ?? 10_000;
-    this.#backoff = new Backoff(options.retryInitialMs ?? 500, options.retryMaxMs ?? 30_000);
+    this.#database = new DatabaseHealth(
+      { initialMs: options.retryInitialMs ?? 500, maxMs: options.retryMaxMs ?? 30_000 },
+      { logger: deps.logger, metrics: deps.metrics, backlog: () => this.backlog() },
+    );
     this.#loops = new BackgroundLoops(deps.logger);
     if (!Number.isInteger(this.#max) || this.#max < 1 || this.#batchSize < 1) {
       throw new TypeError('the ledger spool and batch sizes must be positive integers');
@@ -181,12 +143,23 @@ export class LedgerRecorder implements IssuanceObserver, IssuanceGate, Part {
     this.#enqueue(findingBody(input, now), now.getTime(), now.getTime());
   }
 
-  /** Closed (UNAVAILABLE) while the backlog is full under `fail-closed`. */
+  /**
+   * Closed (UNAVAILABLE) under `fail-closed` while the backlog is full, or while neither the
+   * database nor the spool can be written (a full disk): a record made now could not be kept.
+   */
   admit(): MeshCaError | undefined {
-    if (this.#behaviour !== 'fail-closed' || this.backlog() < this.#max) return undefined;
+    if (this.#behaviour !== 'fail-closed') return undefined;
+    if (this.backlog() >= this.#max) {
+      return new UnavailableError(
+        'ERR_LEDGER_UNAVAILABLE',
+        `the ledger cannot record: ${this.backlog()} records wait for the database (at most ${this.#max})`,
+      );
+    }
+    const spoolFailure = this.#backlog.spoolFailure;
+    if (this.#database.down === undefined || spoolFailure === undefined) return undefined;
     return new UnavailableError(
       'ERR_LEDGER_UNAVAILABLE',
-      `the ledger cannot record: ${this.backlog()} records wait for the database (at most ${this.#max})`,
+      `the ledger cannot record: neither its database (${this.#database.down}) nor its spool (${spoolFailure}) can be written; ${this.backlog()} records wait in memory`,
     );
   }
 
@@ -195,10 +168,15 @@ export class LedgerRecorder implements IssuanceObserver, IssuanceGate, Part {
       {
         name: 'ledger',
         severity: 'informational',
-        check: () =>
-          this.#down === undefined
-            ? undefined
-            : `ledger database unavailable (${this.#down}); ${this.backlog()} records waiting`,
+        check: () => {
+          if (this.#database.down === undefined) return undefined;
+          const spoolFailure = this.#backlog.spoolFailure;
+          return `ledger database unavailable (${this.#database.down}); ${this.backlog()} records waiting${
+            spoolFailure === undefined
+              ? ''
+              : `, in memory: the spool cannot be written (${spoolFailure})`
+          }`;
+        },
       },
     ];
   }
@@ -239,25 +217,45 @@ export class LedgerRecorder implements IssuanceObserver, IssuanceGate, Part {
   }
 
   /**
-   * Stops the loops, writes what it can within `closeTimeoutMs`, spools the rest, closes the
-   * database. Records that arrive afterwards (requests finishing) go straight to the spool.
+   * Stops the loops, writes what it can within `closeTimeoutMs` (the write in progress included),
+   * spools the rest, closes the database, and logs what it did: `ledger flushed at shutdown`, or
+   * what stays in the spool for the next start, or (a full disk) what neither could take.
+   * Records that arrive afterwards (requests cut at the grace period) go straight to the spool.
    */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    const started = performance.now();
+    const deadline = started + this.#closeTimeoutMs;
+    const cut = setTimeout(() => {
+      this.#cut.abort();
+    }, this.#closeTimeoutMs);
+    const waiting = this.backlog();
     await this.#loops.close();
     await this.#exclusive(async () => {
       try {
-        await this.#writeAll(performance.now() + this.#closeTimeoutMs);
+        await this.#writeAll(deadline);
       } catch (error) {
         this.#deps.logger.error({ err: errorMessage(error) }, 'ledger final write failed');
       }
-      await this.#backlog.spill();
+      // From here on, records go straight to the spool file: nothing is left behind in memory.
+      this.#closed = true;
+      await this.#backlog.spill({ force: true });
     }).catch((error: unknown) => {
+      this.#closed = true;
       this.#deps.logger.error({ err: errorMessage(error) }, 'ledger spool write failed at close');
     });
-    this.#closed = true;
+    clearTimeout(cut);
+    this.#backlog.reportShutdown(waiting, performance.now() - started, this.#database.down);
     this.#logHead();
-    await this.#deps.store.close().catch((error: unknown) => {
+    await withDeadline(
+      this.#deps.store.close(),
+      performance.now() + 1000,
+      () => new Error('closing the ledger database timed out'),
+    ).catch((error: unknown) => {
       this.#deps.logger.warn({ err: errorMessage(error) }, 'ledger database close failed');
     });
   }
@@ -300,13 +298,18 @@ export class LedgerRecorder implements IssuanceObserver, IssuanceGate, Part {
       });
       this.#wake = undefined;
       if (signal.aborted) return;
-      await this.#exclusive(async () => {
-        if (this.#down !== undefined && performance.now() < this.#retryAt) {
-          await this.#backlog.spill();
-          return;
-        }
-        await this.#writeAll(Number.POSITIVE_INFINITY);
-      });
+      try {
+        await this.#exclusive(async () => {
+          if (!this.#database.due) {
+            await this.#backlog.spill();
+            return;
+          }
+          await this.#writeAll(Number.POSITIVE_INFINITY);
+        });
+      } catch (error) {
+        // The loop outlives any failure: a stopped writer would leave every later record behind.
+        this.#database.failed(error);
+      }
     }
   }
 
@@ -323,18 +326,18 @@ export class LedgerRecorder implements IssuanceObserver, IssuanceGate, Part {
       if (batch === undefined) break;
       try {
         await withDeadline(
-          this.#deps.store.append(batch.records),
+          this.#cuttable(this.#deps.store.append(batch.records)),
           Math.min(deadline, performance.now() + this.#writeTimeoutMs),
           () => new Error('the ledger write timed out'),
         );
       } catch (error) {
         this.#backlog.failed(batch);
-        this.#failed(error);
+        this.#database.failed(error);
         await this.#backlog.spill();
         return;
       }
       this.#backlog.written(batch);
-      this.#recovered();
+      this.#database.recovered();
     }
     await this.#backlog.compact();
   }
@@ -342,37 +345,15 @@ export class LedgerRecorder implements IssuanceObserver, IssuanceGate, Part {
   /** Opens the database; false (logged, retried later) when it cannot be reached. */
   async #open(): Promise<boolean> {
     try {
-      await this.#deps.store.open();
+      await this.#cuttable(this.#deps.store.open());
       this.#opened = true;
-      this.#recovered();
+      this.#database.recovered();
       return true;
     } catch (error) {
       if ((error as { code?: unknown }).code === 'ERR_LEDGER_SCHEMA') throw error;
-      this.#failed(error);
+      this.#database.failed(error);
       return false;
     }
-  }
-
-  #failed(error: unknown): void {
-    this.#deps.metrics.writeError();
-    const delay = this.#backoff.next();
-    this.#retryAt = performance.now() + delay;
-    const reason = errorMessage(error);
-    if (this.#down === undefined) {
-      this.#deps.logger.warn(
-        { err: reason, backlog: this.backlog(), retryMs: delay },
-        'ledger database unavailable; records go to the spool',
-      );
-    }
-    this.#down = reason;
-  }
-
-  #recovered(): void {
-    if (this.#down !== undefined) {
-      this.#deps.logger.info({ backlog: this.backlog() }, 'ledger database available again');
-    }
-    this.#down = undefined;
-    this.#backoff.reset();
   }
 
   #logHead(): void {
@@ -387,6 +368,15 @@ export class LedgerRecorder implements IssuanceObserver, IssuanceGate, Part {
         backlog: this.backlog(),
       },
       'ledger chain head',
+    );
+  }
+
+  /** `work`, no longer waited for once `close` runs out of time. */
+  #cuttable<T>(work: Promise<T>): Promise<T> {
+    return raceSignal(
+      work,
+      this.#cut.signal,
+      () => new Error('the ledger write was cut: shutdown deadline reached'),
     );
   }
 

@@ -7,10 +7,23 @@
  * The file keeps written records until it is compacted (rewritten through a temporary file and a
  * rename) or emptied; replaying them is harmless, since the database ignores records it has.
  *
+ * A full disk (ENOSPC, or EFBIG past a file-size limit) never leaves a torn line behind: an append
+ * that cannot be written whole is cut back to where it started, and a compaction that cannot be
+ * written removes its temporary file, so that the space it took is given back. The caller keeps
+ * the records that could not be appended (see `backlog.ts`).
+ *
  * @module
  */
-import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { mkdir, open, rename, truncate } from 'node:fs/promises';
+import {
+  closeSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  openSync,
+  readFileSync,
+  writeSync,
+} from 'node:fs';
+import { mkdir, open, rename, rm, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { ChainedRecord } from './records.js';
 
@@ -99,10 +112,23 @@ export class Spool {
    */
   appendSync(records: readonly ChainedRecord[]): void {
     if (records.length === 0) return;
+    const data = Buffer.from(records.map((record) => `${JSON.stringify(record)}\n`).join(''));
     const fd = openSync(this.path, 'a', 0o600);
+    const start = fstatSync(fd).size;
     try {
-      writeSync(fd, records.map((record) => `${JSON.stringify(record)}\n`).join(''));
+      for (let offset = 0; offset < data.length;) {
+        const written = writeSync(fd, data, offset);
+        if (written === 0) throw shortWrite(this.path);
+        offset += written;
+      }
       fsyncSync(fd);
+    } catch (error) {
+      try {
+        ftruncateSync(fd, start);
+      } catch {
+        // The append failed already; a torn line left behind is skipped on load.
+      }
+      throw error;
     } finally {
       closeSync(fd);
     }
@@ -116,14 +142,20 @@ export class Spool {
       return;
     }
     const temporary = `${this.path}.tmp`;
-    const handle = await open(temporary, 'w', 0o600);
     try {
-      await handle.writeFile(records.map((record) => `${JSON.stringify(record)}\n`).join(''));
-      await handle.sync();
-    } finally {
-      await handle.close();
+      const handle = await open(temporary, 'w', 0o600);
+      try {
+        await handle.writeFile(records.map((record) => `${JSON.stringify(record)}\n`).join(''));
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temporary, this.path);
+    } catch (error) {
+      // The old file is still whole; give back the space the partial copy took (a full disk).
+      await rm(temporary, { force: true }).catch(() => undefined);
+      throw error;
     }
-    await rename(temporary, this.path);
     this.#lines = records.length;
   }
 
@@ -136,15 +168,35 @@ export class Spool {
     this.#lines = 0;
   }
 
+  /** Appends whole lines or nothing: a write that fails half-way is cut back (no torn line). */
   async #appendLines(lines: readonly string[]): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
+    const data = Buffer.from(lines.map((line) => `${line}\n`).join(''));
     const handle = await open(this.path, 'a', 0o600);
+    const start = (await handle.stat()).size;
     try {
-      await handle.write(lines.map((line) => `${line}\n`).join(''));
+      for (let offset = 0; offset < data.length;) {
+        // A short write is how a disk that fills up mid-way answers first; the next one fails.
+        const { bytesWritten } = await handle.write(data, offset);
+        if (bytesWritten === 0) throw shortWrite(this.path);
+        offset += bytesWritten;
+      }
       await handle.datasync();
+    } catch (error) {
+      await handle.truncate(start).catch(() => undefined);
+      throw error;
     } finally {
       await handle.close();
     }
     this.#lines += lines.length;
   }
+}
+
+/** A write that made no progress, as ENOSPC (what the next attempt would report). */
+function shortWrite(path: string): NodeJS.ErrnoException {
+  const error: NodeJS.ErrnoException = new Error(
+    `ENOSPC: no space left on device, write '${path}'`,
+  );
+  error.code = 'ENOSPC';
+  return error;
 }

@@ -13,6 +13,10 @@
  *   SQLite waits for the lock at most `busyTimeoutMs` at a time, synchronously (better-sqlite3 is
  *   synchronous), so the wait is kept short and retried asynchronously until `lockWaitMs`: the
  *   event loop, and so issuance, is never held longer than `busyTimeoutMs`.
+ * - A full disk (SQLITE_FULL) or an I/O error (SQLITE_IOERR_*, SQLITE_CANTOPEN) fails the
+ *   statement with `ERR_LEDGER_STORAGE`, naming the file and SQLite's code: the recorder handles it
+ *   as a database outage. SQLite rolls the transaction back by itself ("Result and Error Codes":
+ *   SQLITE_FULL, SQLITE_IOERR), and the same connection writes again once there is room.
  *
  * @module
  */
@@ -20,6 +24,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Clock } from '../clock.js';
+import { errorMessage, UnavailableError } from '../errors.js';
 import { sleep } from '../util/index.js';
 import type { SqlDriver, SqlExecutor, SqlRow, SqlValue } from './sql-driver.js';
 import { SqlLedgerStore } from './sql-store.js';
@@ -55,14 +60,19 @@ export class SqliteLedgerStore extends SqlLedgerStore {
   }
 
   protected connect(): Promise<SqlDriver> {
-    mkdirSync(dirname(this.#options.path), { recursive: true, mode: 0o700 });
-    return Promise.resolve(
-      new SqliteDriver(
-        this.#options.path,
-        this.#options.busyTimeoutMs ?? 100,
-        this.#options.lockWaitMs ?? 30_000,
-      ),
-    );
+    const { path } = this.#options;
+    try {
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      return Promise.resolve(
+        new SqliteDriver(
+          path,
+          this.#options.busyTimeoutMs ?? 100,
+          this.#options.lockWaitMs ?? 30_000,
+        ),
+      );
+    } catch (error) {
+      return Promise.reject(storageError(error, path));
+    }
   }
 
   /** Each migration is a `BEGIN IMMEDIATE` transaction that re-reads the version: enough. */
@@ -82,8 +92,34 @@ function isBusy(error: unknown): boolean {
   return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code === 'SQLITE_BUSY_SNAPSHOT';
 }
 
+/** True for SQLite's "the file cannot be written" errors: a full disk, an I/O error. */
+export function isSqliteStorageError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return (
+    typeof code === 'string' &&
+    (code === 'SQLITE_FULL' || code === 'SQLITE_CANTOPEN' || code.startsWith('SQLITE_IOERR'))
+  );
+}
+
+/** A storage error as `ERR_LEDGER_STORAGE` (naming the file and SQLite's code); others as they are. */
+function storageError(error: unknown, path: string): Error {
+  if (!isSqliteStorageError(error)) {
+    return error instanceof Error ? error : new Error(errorMessage(error));
+  }
+  const { code, message } = error as { code: unknown; message?: unknown };
+  const what = code === 'SQLITE_FULL' ? 'the disk is full' : 'an I/O error';
+  // SQLite's own sentence ("database or disk is full"), whichever realm made the error.
+  const detail = typeof message === 'string' ? message : errorMessage(error);
+  return new UnavailableError(
+    'ERR_LEDGER_STORAGE',
+    `the SQLite ledger ${path} cannot be written, ${what} (${String(code)}: ${detail})`,
+    { cause: error },
+  );
+}
+
 /** better-sqlite3 behind the async driver interface, one statement at a time. */
 class SqliteDriver implements SqlDriver {
+  readonly #path: string;
   readonly #db: Database.Database;
   readonly #statements = new Map<string, Database.Statement>();
   readonly #lockWaitMs: number;
@@ -91,6 +127,7 @@ class SqliteDriver implements SqlDriver {
   #tail: Promise<unknown> = Promise.resolve();
 
   constructor(path: string, busyTimeoutMs: number, lockWaitMs: number) {
+    this.#path = path;
     this.#db = new Database(path, { timeout: busyTimeoutMs });
     this.#lockWaitMs = lockWaitMs;
     this.#db.pragma('journal_mode = WAL');
@@ -98,7 +135,9 @@ class SqliteDriver implements SqlDriver {
   }
 
   query(sql: string, params: readonly SqlValue[] = []): Promise<readonly SqlRow[]> {
-    return this.#exclusive(() => this.#retryBusy(() => this.#run(sql, params)));
+    return this.#exclusive(() => this.#retryBusy(() => this.#run(sql, params))).catch(
+      (error: unknown) => Promise.reject(storageError(error, this.#path)),
+    );
   }
 
   transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
@@ -111,10 +150,17 @@ class SqliteDriver implements SqlDriver {
         this.#db.exec('COMMIT');
         return result;
       } catch (error) {
-        if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
+        // After SQLITE_FULL or SQLITE_IOERR, SQLite may have rolled back already.
+        if (this.#db.inTransaction) {
+          try {
+            this.#db.exec('ROLLBACK');
+          } catch {
+            // The transaction's own error is the one to report.
+          }
+        }
         throw error;
       }
-    });
+    }).catch((error: unknown) => Promise.reject(storageError(error, this.#path)));
   }
 
   close(): Promise<void> {

@@ -12,6 +12,7 @@ export class LedgerMetrics {
   readonly #written: Counter;
   readonly #dropped: Counter<'reason'>;
   readonly #writeErrors: Counter;
+  readonly #spoolWriteErrors: Counter;
   readonly #head: Gauge;
   readonly #revoked: Gauge;
 
@@ -41,6 +42,11 @@ export class LedgerMetrics {
     this.#writeErrors = new Counter({
       name: 'meshca_ledger_write_errors_total',
       help: 'Failed attempts to write a batch of ledger records (retried).',
+      registers,
+    });
+    this.#spoolWriteErrors = new Counter({
+      name: 'meshca_ledger_spool_write_errors_total',
+      help: 'Failed writes to the ledger spool file (a full disk): records then wait in memory.',
       registers,
     });
     this.#head = new Gauge({
@@ -76,6 +82,11 @@ export class LedgerMetrics {
   /** A failed batch write. */
   writeError(): void {
     this.#writeErrors.inc();
+  }
+
+  /** A failed write to the spool file (append, tombstone or compaction). */
+  spoolWriteError(): void {
+    this.#spoolWriteErrors.inc();
   }
 
   /** This process's chain head. */

@@ -29,7 +29,7 @@ import type { IssuanceGate, IssuanceObservers } from '../events/index.js';
 import { parseWorkloadSpiffeId, type SpiffeId } from '../identity/index.js';
 import type { IssuanceLimiter } from '../limits/index.js';
 import type { Decision, IssuanceDecider } from '../policy/index.js';
-import { raceSignal } from '../util/index.js';
+import { CallScope } from '../util/index.js';
 import { buildIssuanceEvent, type RequestTrace } from './issuance-event-builder.js';
 
 /** One CreateCertificate request, decoded from the wire. */
@@ -143,14 +143,10 @@ export class CertificateService {
       throw error;
     }
     this.#inFlight++;
+    const scope = new CallScope(this.#options.requestTimeoutMs, signal);
     try {
-      const deadline = AbortSignal.any([
-        signal,
-        AbortSignal.timeout(this.#options.requestTimeoutMs),
-      ]);
-      const response = await raceSignal(
-        this.#process(request, credentials, deadline, trace),
-        deadline,
+      const response = await scope.race(
+        this.#process(request, credentials, scope.signal, trace),
         () => new UnavailableError('ERR_DEADLINE', 'request deadline exceeded'),
       );
       this.#finish(trace, undefined);
@@ -160,6 +156,7 @@ export class CertificateService {
       this.#finish(trace, domainError);
       throw domainError;
     } finally {
+      scope.close();
       this.#inFlight--;
     }
   }

@@ -4,6 +4,7 @@
  * @module
  */
 export { raceSignal, sleep, withDeadline } from './abort.js';
+export { CallScope } from './call-scope.js';
 export { Semaphore } from './semaphore.js';
 export {
   KeyFilePermissionError,

@@ -376,6 +376,11 @@ describe('meshca policy', () => {
         ['--central', CENTRAL, '-n', 'a', '-s', 'b', '--kubeconfig', 'k', '--pod-state', 'gone'],
         'not both',
       ],
+      [
+        'a maximum TTL below the default',
+        ['--central', CENTRAL, '-n', 'a', '-s', 'b', '--max-ttl', '1h'],
+        '0 < --min-ttl (600s) <= --default-ttl (86400s) <= --max-ttl (3600s)',
+      ],
     ])('usage errors: %s', async (_name, args, message) => {
       const result = await run('policy', 'explain', ...args);
       expect(result.code).toBe(2);

@@ -71,7 +71,7 @@ describe('buildConfig defaults', () => {
       rateLimits: {
         perIdentityPerSecond: 20,
         perIdentityBurst: 400,
-        globalPerSecond: 1000,
+        globalPerSecond: 0,
         globalBurst: 2000,
         maxIdentities: 100_000,
       },

@@ -1,7 +1,7 @@
 /** Shared pieces of the recorder tests. */
 import { Registry } from 'prom-client';
 import { FixedClock } from '../../src/clock.js';
-import { silentLogger } from '../../src/logger.js';
+import { createLogger, silentLogger, type Logger } from '../../src/logger.js';
 import { LedgerMetrics } from '../../src/metrics/index.js';
 import { LedgerRecorder, SqliteLedgerStore } from '../../src/ledger/index.js';
 import type { LedgerRecorderOptions, LedgerStore } from '../../src/ledger/index.js';
@@ -11,6 +11,8 @@ import { T0 } from './fixtures.js';
 /** A real SQLite store whose writes can be made to fail, as while a database is down. */
 export class FlakySqliteStore extends SqliteLedgerStore {
   down = false;
+  /** Writes never answer, as with a database that hangs. */
+  hung = false;
   appends = 0;
 
   override open(): Promise<void> {
@@ -19,8 +21,23 @@ export class FlakySqliteStore extends SqliteLedgerStore {
 
   override append(records: readonly ChainedRecord[]): Promise<AppendResult> {
     this.appends++;
+    if (this.hung) return new Promise(() => undefined);
     return this.down ? Promise.reject(new Error('database down')) : super.append(records);
   }
+}
+
+/** A logger whose JSON lines are kept. */
+export function recordingLogger(): { logger: Logger; lines: () => Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger({
+    level: 'debug',
+    destination: {
+      write: (line: string) => {
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+      },
+    },
+  });
+  return { logger, lines: () => lines };
 }
 
 /** The value of a metric (the first series, or the one with `labels`). */
@@ -35,6 +52,7 @@ export async function metric(registry: Registry, name: string): Promise<number> 
 export function recorder(
   store: LedgerStore,
   options: Partial<LedgerRecorderOptions> & { readonly spoolPath: string },
+  logger: Logger = silentLogger(),
 ): { recorder: LedgerRecorder; registry: Registry } {
   const registry = new Registry();
   return {
@@ -44,7 +62,7 @@ export function recorder(
       {
         store,
         clock: new FixedClock(new Date(T0)),
-        logger: silentLogger(),
+        logger,
         metrics: new LedgerMetrics(registry),
       },
     ),

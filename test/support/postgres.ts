@@ -6,7 +6,7 @@
  *
  * In CI (`CI=true`) a missing PostgreSQL is a failure, never a skip: `.ci/run` installs it.
  */
-import { existsSync, readdirSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { IN_CI } from './environment.js';
@@ -65,6 +65,13 @@ export interface TestPostgres {
   ): Promise<Record<string, unknown>[]>;
   stop(): Promise<void>;
   start(): Promise<void>;
+  /**
+   * Freezes the server (SIGSTOP to the postmaster and every backend): connections stay open and
+   * nothing answers, as with a database host that hangs or a network that drops everything.
+   */
+  freeze(): void;
+  /** Lets a frozen server run again (SIGCONT). */
+  thaw(): void;
   /** Stops the server for good (its files go with the test's temp dirs). */
   destroy(): Promise<void>;
 }
@@ -212,10 +219,51 @@ export async function startPostgres(settings: TestPostgresOptions = {}): Promise
       await start();
       running = true;
     },
+    freeze() {
+      signalServer(data, 'SIGSTOP');
+    },
+    thaw() {
+      signalServer(data, 'SIGCONT');
+    },
     async destroy() {
+      signalServer(data, 'SIGCONT');
       if (!running) return;
       await stop().catch(() => undefined);
       running = false;
     },
   };
+}
+
+/** Signals the server's processes (one that ended meanwhile is no longer there to signal). */
+function signalServer(data: string, signal: NodeJS.Signals): void {
+  for (const pid of serverProcesses(data)) {
+    try {
+      process.kill(pid, signal);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+    }
+  }
+}
+
+/** The postmaster of `data` (from its postmaster.pid), then its children (backends, workers). */
+function serverProcesses(data: string): number[] {
+  let postmaster: number;
+  try {
+    postmaster = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  } catch {
+    return [];
+  }
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(join('/proc', entry, 'stat'), 'utf8');
+      // pid (comm) state ppid ...: comm may hold spaces and parentheses, so read after the last ')'.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === postmaster) children.push(Number(entry));
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return [postmaster, ...children];
 }

@@ -64,8 +64,8 @@ export const SERVING_OPTIONS = {
   rateLimitGlobal: {
     group: 'Serving',
     kind: 'integer',
-    default: 1000,
-    help: 'CreateCertificate calls per second this replica takes from all identities together; 0 disables.',
+    default: 0,
+    help: 'CreateCertificate calls per second this replica takes from all identities together; 0 (the default) disables it: maxInFlight already bounds the work, at what the machine can do.',
   },
   rateLimitGlobalBurst: {
     group: 'Serving',
