@@ -15,7 +15,8 @@ Commands:
   request    request a certificate as an Istio proxy would, and verify it
   scan       report certificates and CAs in a cluster that do not chain to approved roots
   policy     lint, explain and sign issuance policies
-  inventory  the identity ledger's views: identities, expiring, denials, issuers, workloads, findings
+  inventory  the identity ledger's views: identities, expiring, denials, issuers, workloads, findings,
+             certificates, denial-rules, overview
   ledger     verify the identity ledger's chains
   revoke     revoke certificates (recorded in the ledger, listed on the CRL)
   version    print the version

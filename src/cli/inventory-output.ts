@@ -6,9 +6,12 @@
  * @module
  */
 import { stringify } from 'yaml';
-import type { InventoryDocument, InventoryView } from '../inventory/index.js';
+import { DENIAL_RULE_COLUMNS, overviewText } from './inventory-output-aggregates.js';
+import { table, time, type Column } from './table.js';
+import type { InventoryDocument, OverviewItem } from '../inventory/index.js';
 import type {
   CertificateView,
+  DenialRuleView,
   DenialView,
   FindingView,
   IssuerView,
@@ -18,20 +21,6 @@ import type {
 /** The output formats. */
 export const OUTPUT_FORMATS = ['table', 'wide', 'json', 'yaml'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
-
-type Cell = string | number | boolean | null;
-
-/** One column: its header, whether only `-o wide` shows it, and its cell. */
-interface Column<T> {
-  readonly header: string;
-  readonly wide?: boolean;
-  readonly cell: (item: T) => Cell;
-}
-
-/** An ISO time without milliseconds: `2026-12-07T06:58:19Z`. */
-function time(value: string | null): string | null {
-  return value === null ? null : value.replace(/\.\d{3}Z$/, 'Z');
-}
 
 const CERTIFICATE_COLUMNS: readonly Column<CertificateView>[] = [
   { header: 'NAMESPACE', cell: (c) => c.namespace },
@@ -103,30 +92,32 @@ const FINDING_COLUMNS: readonly Column<FindingView>[] = [
   { header: 'FINGERPRINT', wide: true, cell: (f) => f.fingerprint },
 ];
 
-function table<T>(items: readonly T[], columns: readonly Column<T>[], wide: boolean): string {
-  const shown = columns.filter((column) => wide || column.wide !== true);
-  const rows = [
-    shown.map((column) => column.header),
-    ...items.map((item) =>
-      shown.map((column) => {
-        const value = column.cell(item);
-        return value === null || value === '' ? '<none>' : String(value);
-      }),
-    ),
-  ];
-  const widths = shown.map((_, index) => Math.max(...rows.map((row) => (row[index] ?? '').length)));
-  return rows
-    .map((row) =>
-      row
-        .map((cell, index) => (index === row.length - 1 ? cell : cell.padEnd(widths[index] ?? 0)))
-        .join('   '),
-    )
-    .join('\n');
+/** A certificate's state at `now`: its status, or `expired` for an active one past notAfter. */
+function state(certificate: CertificateView, now: string): string {
+  return certificate.status === 'active' && certificate.notAfter <= now
+    ? 'expired'
+    : certificate.status;
 }
 
 /** The rows of a view as a table. Items are the ledger's view objects. */
-function viewTable(view: InventoryView, items: readonly unknown[], wide: boolean): string {
+function viewTable(document: InventoryDocument, wide: boolean): string {
+  const { view, items, generatedAt } = document;
   switch (view) {
+    case 'certificates':
+      return table(
+        items as CertificateView[],
+        [
+          ...CERTIFICATE_COLUMNS.slice(0, 4),
+          { header: 'STATE', cell: (c) => state(c, generatedAt) },
+          ...CERTIFICATE_COLUMNS.slice(4),
+          { header: 'REASON', wide: true, cell: (c) => c.statusReason },
+        ],
+        wide,
+      );
+    case 'denial-rules':
+      return table(items as DenialRuleView[], DENIAL_RULE_COLUMNS, wide);
+    case 'overview':
+      return overviewText(items[0] as OverviewItem, wide);
     case 'identities':
     case 'expiring':
       return table(items as CertificateView[], CERTIFICATE_COLUMNS, wide);
@@ -159,6 +150,6 @@ export function formatInventory(document: InventoryDocument, format: OutputForma
       return stringify(document);
     case 'table':
     case 'wide':
-      return `${viewTable(document.view, document.items, format === 'wide')}\n`;
+      return `${viewTable(document, format === 'wide')}\n`;
   }
 }

@@ -31,16 +31,26 @@ Views of the identity ledger:
   issuers                  per intermediate: issued, denied, active, first and last use
   workloads                pods and their certificates, retired and revoked ones included
   findings [--since D]     rogue-CA discovery findings since D ago (default: 24h)
+  certificates [--state S] [--search TEXT]
+                           every certificate kept (active, expired, retired, revoked)
+  denial-rules [--since D] refusals and audit verdicts by rule, with the latest examples
+  overview [--since D]     issuance and denials over time, totals per cluster and intermediate,
+                           open findings by severity
 
 Options:
   -n, --namespace NS         only this namespace
       --cluster ID           only this cluster
       --identity SPIFFE-ID   only this identity
       --issuer SHA256        only this intermediate (its certificate's SHA-256)
+      --state STATE          certificates: active, expired, retired or revoked
+      --search TEXT          certificates: a part of the identity, pod, node or serial
   -o, --output FORMAT        table (default), wide, json or yaml
 
 ${LEDGER_LOCATION_HELP}
 `;
+
+/** The views that take `--since`. */
+const SINCE_VIEWS: readonly string[] = ['denials', 'findings', 'denial-rules', 'overview'];
 
 /** Runs `meshca inventory`; returns the exit code. */
 export async function inventoryCommand(argv: readonly string[], io: CommandIo): Promise<number> {
@@ -53,6 +63,8 @@ export async function inventoryCommand(argv: readonly string[], io: CommandIo): 
       issuer: { type: 'string' },
       within: { type: 'string' },
       since: { type: 'string' },
+      state: { type: 'string' },
+      search: { type: 'string' },
       output: { type: 'string', short: 'o' },
       help: { type: 'boolean', short: 'h' },
       ...LEDGER_LOCATION_OPTIONS,
@@ -77,11 +89,25 @@ export async function inventoryCommand(argv: readonly string[], io: CommandIo): 
   if (values.within !== undefined && view !== 'expiring') {
     throw new UsageError('meshca inventory: --within applies to the expiring view');
   }
-  if (values.since !== undefined && view !== 'denials' && view !== 'findings') {
-    throw new UsageError('meshca inventory: --since applies to the denials and findings views');
+  if (values.since !== undefined && !SINCE_VIEWS.includes(view)) {
+    throw new UsageError(
+      `meshca inventory: --since applies to the ${SINCE_VIEWS.join(', ')} views`,
+    );
+  }
+  if ((values.state !== undefined || values.search !== undefined) && view !== 'certificates') {
+    throw new UsageError('meshca inventory: --state and --search apply to the certificates view');
   }
   const params = new URLSearchParams();
-  for (const name of ['namespace', 'cluster', 'identity', 'issuer', 'within', 'since'] as const) {
+  for (const name of [
+    'namespace',
+    'cluster',
+    'identity',
+    'issuer',
+    'within',
+    'since',
+    'state',
+    'search',
+  ] as const) {
     const value = values[name];
     if (value !== undefined) params.set(name, value);
   }

@@ -7,7 +7,8 @@
  * - with a cluster, the retirement of deleted pods' certificates (`lifecycle/`);
  * - with `revocation`, the CRL: signed from the ledger, served at `/crl`, and written by the
  *   leader into `istio-ca-crl` in every namespace that gets the trust bundle;
- * - the inventory API at `/v1/inventory/` on the operations port;
+ * - the inventory API at `/v1/inventory/` on the operations port, and the web console at `/ui/`
+ *   that reads it;
  * - the sink through which rogue-CA discovery's findings are recorded.
  *
  * @module
@@ -17,7 +18,7 @@ import type { CertificateAuthority } from '../ca/index.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/index.js';
 import type { IssuanceGate, IssuanceObserver } from '../events/index.js';
-import { InventoryAccess, inventoryRoute } from '../inventory/index.js';
+import { InventoryAccess, inventoryRoute, type PolicyFacts } from '../inventory/index.js';
 import { KubeTokenReviewApi } from '../kube/index.js';
 import type { FindingSink } from '../discovery/index.js';
 import { LedgerFindingSink, LedgerPruner, LedgerRecorder } from '../ledger/index.js';
@@ -28,6 +29,7 @@ import type { LeadershipFollower, PartRunner } from '../runtime/index.js';
 import { splitHostPort, type OpsRoute } from '../server/index.js';
 import { crlConfigMaps } from '../trust/index.js';
 import { createLedgerStore, describeLedger } from './ledger-store.js';
+import { consoleWiring, servingFacts } from './serve-console.js';
 import type { ClusterRuntime } from './serve-clusters.js';
 import type { PodCaches } from './serve-kubernetes.js';
 
@@ -40,7 +42,7 @@ const SWEEP_GRACE_MS = 60_000;
 export interface LedgerWiring {
   readonly observers: readonly IssuanceObserver[];
   readonly gates: readonly IssuanceGate[];
-  /** Routes of the operations port: `/v1/inventory/`, and `/crl` with revocation. */
+  /** Routes of the operations port: `/v1/inventory/`, `/ui/`, and `/crl` with revocation. */
   readonly routes: readonly OpsRoute[];
   /** Where rogue-CA discovery's findings go into the ledger. */
   readonly findingSinks: readonly FindingSink[];
@@ -59,6 +61,8 @@ export interface LedgerWiringDeps {
   readonly authority: CertificateAuthority;
   readonly clusters: readonly ClusterRuntime[];
   readonly pods: PodCaches | undefined;
+  /** The policy layers in force, for the overview (none without a policy). */
+  readonly policies?: () => readonly PolicyFacts[];
 }
 
 const NO_LEDGER: LedgerWiring = {
@@ -164,7 +168,9 @@ export function ledgerWiring(config: Config, deps: LedgerWiringDeps): LedgerWiri
       access,
       clock,
       logger: logger.child({ component: 'inventory' }),
+      facts: servingFacts(authority, deps.policies ?? (() => [])),
     }),
+    ...consoleWiring(),
     ...(crl === undefined ? [] : [crlRoute(crl)]),
   ];
 

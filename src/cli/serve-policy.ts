@@ -9,6 +9,7 @@
  * @module
  */
 import type { Config, PolicySourceConfig } from '../config/index.js';
+import type { PolicyFacts } from '../inventory/index.js';
 import { errorMessage } from '../errors.js';
 import {
   DEFAULT_POLICY_FACTS_OPTIONS,
@@ -40,6 +41,13 @@ interface Deps {
   readonly metrics: CaMetrics;
 }
 
+/** The decider, and what is in force for the console's overview. */
+export interface PolicyWiring {
+  readonly decider: IssuanceDecider;
+  /** The policy layers in force now (none without a policy). */
+  inForce(): PolicyFacts[];
+}
+
 /**
  * The service's decider: `inner` (meshca's TTL limits) alone when no policy is configured, else
  * the layered policy in front of it. Adds the policy sources (central, then local) and the
@@ -56,9 +64,9 @@ export async function policyDecider(
   runner: PartRunner,
   inner: IssuanceDecider,
   deps: Deps,
-): Promise<IssuanceDecider> {
+): Promise<PolicyWiring> {
   const { central, local, signingKeys, reloadIntervalMs } = config.policy;
-  if (central === undefined && local === undefined) return inner;
+  if (central === undefined && local === undefined) return { decider: inner, inForce: () => [] };
   const logger = deps.logger.child({ component: 'policy' });
   const verifier = await signatureVerifier(signingKeys, logger);
   const metrics = new PolicyMetrics(deps.metrics.registry);
@@ -120,12 +128,42 @@ export async function policyDecider(
     },
     'issuance policy configured',
   );
-  return new LayeredPolicyDecider({
-    policies: store,
-    facts: new ClusterFactsMap(clusterFacts),
-    inner,
-    metrics,
-    logger,
+  return {
+    decider: new LayeredPolicyDecider({
+      policies: store,
+      facts: new ClusterFactsMap(clusterFacts),
+      inner,
+      metrics,
+      logger,
+    }),
+    inForce: () => policyFacts(sources, verifier !== undefined),
+  };
+}
+
+/** The layers in force, as the overview shows them. */
+function policyFacts(
+  sources: Partial<Record<PolicyLayer, PolicySource>>,
+  signaturesChecked: boolean,
+): PolicyFacts[] {
+  return (['central', 'local'] as const).flatMap((layer) => {
+    const source = sources[layer];
+    const policy = source?.current;
+    if (source === undefined || policy === undefined) return [];
+    const signedBy = source.signedBy;
+    return [
+      {
+        layer,
+        name: policy.name,
+        sha256: policy.sha256,
+        origin: policy.origin,
+        // Only the central layer is ever verified (serve wires the verifier to it alone).
+        signature:
+          layer === 'central' && signaturesChecked && signedBy !== undefined
+            ? 'verified'
+            : 'not-required',
+        signedBy: signedBy ?? null,
+      },
+    ];
   });
 }
 

@@ -78,8 +78,14 @@ export async function startServer(config: Config, deps: ServeDeps): Promise<Runn
     runner.add(source);
     const pods = podCaches(config.kubernetes, clusters, runner, logger);
     const ttl = new TtlPolicy(config.ttl);
-    const decider = await policyDecider(config, clusters, pods, runner, ttl, shared);
-    const ledger = ledgerWiring(config, { ...shared, authority, clusters, pods });
+    const policy = await policyDecider(config, clusters, pods, runner, ttl, shared);
+    const ledger = ledgerWiring(config, {
+      ...shared,
+      authority,
+      clusters,
+      pods,
+      policies: () => policy.inForce(),
+    });
 
     const limitMetrics = new LimitMetrics(metrics.registry);
     const limiter = new IssuanceRateLimiter(config.rateLimits, limitMetrics);
@@ -90,7 +96,7 @@ export async function startServer(config: Config, deps: ServeDeps): Promise<Runn
         impersonation: pods?.authorizer,
         limiter,
         csrValidator: new CsrValidator(config.keyPolicy),
-        decider,
+        decider: policy.decider,
         signer: new LocalIntermediateSigner(authority, config.ttl, clock),
         gates: [...ledger.gates],
         observers: new IssuanceObservers(

@@ -15,6 +15,7 @@ import type { InventoryQuery } from '../ledger/index.js';
 import type { Logger } from '../logger.js';
 import { jsonResponse, type OpsRequest, type OpsResponse, type OpsRoute } from '../server/index.js';
 import type { InventoryAccess } from './access.js';
+import type { ServingFacts } from './serving-facts.js';
 import {
   INVENTORY_SCHEMA,
   INVENTORY_VIEWS,
@@ -33,6 +34,8 @@ export interface InventoryRouteDeps {
   readonly access: InventoryAccess;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** What this replica has in force, for the `overview` view. */
+  readonly facts?: ServingFacts;
 }
 
 function failure(status: number, message: string): OpsResponse {
@@ -62,6 +65,7 @@ export function inventoryRoute(deps: InventoryRouteDeps): OpsRoute {
           deps.query,
           inventoryRequest(name, request.query),
           deps.clock.now(),
+          deps.facts,
         );
         return jsonResponse(200, document, { 'cache-control': 'no-store' });
       } catch (error) {

@@ -9,8 +9,16 @@ export type { AccessVerdict, InventoryAccessOptions } from './access.js';
 export { InventoryAccess } from './access.js';
 export type { InventoryRouteDeps } from './http-route.js';
 export { INVENTORY_PATH, inventoryRoute } from './http-route.js';
-export type { InventoryDocument, InventoryRequest, InventoryView } from './views.js';
+export type { InventoryDocument, InventoryRequest, InventoryView, OverviewItem } from './views.js';
+export type {
+  AuthorityFacts,
+  CertificateFacts,
+  PolicyFacts,
+  PolicySignatureStatus,
+  ServingFacts,
+} from './serving-facts.js';
 export {
+  CERTIFICATE_STATES,
   DEFAULT_SINCE_MS,
   DEFAULT_WITHIN_MS,
   INVENTORY_PARAMETERS,

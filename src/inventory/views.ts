@@ -7,7 +7,15 @@
  * @module
  */
 import { parseDurationMs } from '../util/index.js';
-import type { InventoryFilter, InventoryQuery, Page } from '../ledger/index.js';
+import type {
+  CertificateQuery,
+  CertificateState,
+  InventoryFilter,
+  InventoryQuery,
+  LedgerOverview,
+  Page,
+} from '../ledger/index.js';
+import type { AuthorityFacts, PolicyFacts, ServingFacts } from './serving-facts.js';
 
 /** The schema name every inventory document carries. */
 export const INVENTORY_SCHEMA = 'meshca.io/inventory/v1';
@@ -20,6 +28,9 @@ export const INVENTORY_VIEWS = [
   'issuers',
   'workloads',
   'findings',
+  'certificates',
+  'denial-rules',
+  'overview',
 ] as const;
 
 /** A view's name. */
@@ -32,7 +43,7 @@ export function isInventoryView(name: string): name is InventoryView {
 
 /** Default window of `expiring`: what expires within the hour (and was not renewed). */
 export const DEFAULT_WITHIN_MS = 3_600_000;
-/** Default window of `denials` and `findings`: the last day. */
+/** Default window of `denials`, `denial-rules`, `findings` and `overview`: the last day. */
 export const DEFAULT_SINCE_MS = 86_400_000;
 
 /** One read of one view. */
@@ -41,8 +52,12 @@ export interface InventoryRequest {
   readonly filter: InventoryFilter;
   /** `expiring`: certificates expiring within this long from now, ms. */
   readonly withinMs: number;
-  /** `denials`, `findings`: since this long ago, ms. */
+  /** `denials`, `denial-rules`, `findings`, `overview`: since this long ago, ms. */
   readonly sinceMs: number;
+  /** `certificates`: only this state. */
+  readonly state?: CertificateState;
+  /** `certificates`: a substring of the identity, pod, node or serial. */
+  readonly search?: string;
   /** Items per page (at most 1000). */
   readonly limit?: number;
   /** From a previous document's `nextCursor`. */
@@ -76,13 +91,35 @@ export const INVENTORY_PARAMETERS = [
   'issuer',
   'within',
   'since',
+  'state',
+  'search',
   'limit',
   'cursor',
 ] as const;
 
+/** Values of the `state` parameter. */
+export const CERTIFICATE_STATES: readonly CertificateState[] = [
+  'active',
+  'expired',
+  'retired',
+  'revoked',
+];
+
+/** The views that answer one page, whatever the limit (aggregates, bounded). */
+const SINGLE_PAGE_VIEWS: ReadonlySet<InventoryView> = new Set(['overview', 'denial-rules']);
+
+/**
+ * The one item of the `overview` view: the ledger's overview, and what the answering replica has
+ * in force (null when the reader is not a running meshca: `meshca inventory overview`).
+ */
+export interface OverviewItem extends LedgerOverview {
+  readonly authority: AuthorityFacts | null;
+  readonly policies: readonly PolicyFacts[] | null;
+}
+
 /**
  * Reads a request from query parameters (`namespace`, `cluster`, `identity`, `issuer`, `within`,
- * `since`, `limit`, `cursor`).
+ * `since`, `state`, `search`, `limit`, `cursor`).
  *
  * @throws {@link InventoryRequestError} naming the bad parameter.
  */
@@ -120,11 +157,24 @@ export function inventoryRequest(view: InventoryView, params: URLSearchParams): 
     ...optional('issuer', text('issuer')),
   };
   const cursor = text('cursor');
+  if (cursor !== undefined && SINGLE_PAGE_VIEWS.has(view)) {
+    throw new InventoryRequestError(`cursor: the ${view} view is one page`);
+  }
+  const state = text('state');
+  if (state !== undefined && !(CERTIFICATE_STATES as readonly string[]).includes(state)) {
+    throw new InventoryRequestError(`state must be one of ${CERTIFICATE_STATES.join(', ')}`);
+  }
+  const search = text('search');
+  if (search !== undefined && search.length > 200) {
+    throw new InventoryRequestError('search is at most 200 characters');
+  }
   return {
     view,
     filter,
     withinMs: duration('within', DEFAULT_WITHIN_MS),
     sinceMs: duration('since', DEFAULT_SINCE_MS),
+    ...(state === undefined ? {} : { state: state as CertificateState }),
+    ...(search === undefined ? {} : { search }),
     ...(limit === undefined ? {} : { limit }),
     ...(cursor === undefined ? {} : { cursor }),
   };
@@ -137,6 +187,7 @@ function optional<K extends string>(key: K, value: string | undefined): Partial<
 /**
  * Reads one page of a view at `now`.
  *
+ * @param facts What the answering replica has in force (`overview`); absent outside `serve`.
  * @throws {@link InventoryRequestError} for a cursor the ledger did not make; anything else
  *   means the ledger could not be read.
  */
@@ -144,6 +195,7 @@ export async function readInventory(
   query: InventoryQuery,
   request: InventoryRequest,
   now: Date,
+  facts?: ServingFacts,
 ): Promise<InventoryDocument> {
   const page = {
     ...(request.limit === undefined ? {} : { limit: request.limit }),
@@ -171,6 +223,30 @@ export async function readInventory(
       case 'findings':
         result = await query.findings(since, request.filter, page);
         break;
+      case 'certificates': {
+        const narrowed: CertificateQuery = {
+          ...(request.state === undefined ? {} : { state: request.state }),
+          ...(request.search === undefined ? {} : { search: request.search }),
+        };
+        result = await query.certificates(now, request.filter, narrowed, page);
+        break;
+      }
+      case 'denial-rules':
+        result = { items: await query.denialRules(since, request.filter) };
+        break;
+      case 'overview': {
+        // Findings are counted over a day whatever the window: discovery records a finding that
+        // stays once a day, so a shorter window would miss open ones.
+        const findingsSince = new Date(now.getTime() - DEFAULT_SINCE_MS);
+        const ledger = await query.overview(now, since, findingsSince, request.filter);
+        const item: OverviewItem = {
+          ...ledger,
+          authority: facts === undefined ? null : facts.authority(),
+          policies: facts === undefined ? null : facts.policies(),
+        };
+        result = { items: [item] };
+        break;
+      }
     }
   } catch (error) {
     if (error instanceof TypeError && error.message.includes('cursor')) {

@@ -7,7 +7,9 @@
  *   did not find it;
  * - once a day while it stays, so that `findings --since 24h` lists every finding still present.
  *
- * Allowlisted findings are left out, as they are of the metrics and Events.
+ * Allowlisted findings are recorded too, the same way, with the rule that covers them in
+ * `detail.allowlisted` (`rule`, `value`, `reason`): the security team sees what was waived and
+ * why. They are left out of the overview's open findings, as they are of the metrics and Events.
  *
  * @module
  */
@@ -48,7 +50,6 @@ export class LedgerFindingSink implements FindingSink {
   }
 
   record(finding: Finding): void {
-    if (finding.allowlisted !== undefined) return;
     this.#seen.add(finding.id);
     const now = this.#clock.now().getTime();
     const last = this.#recorded.get(finding.id);
@@ -89,6 +90,10 @@ export function findingInput(finding: Finding, cluster: string): FindingInput {
   };
   if (finding.via !== undefined) {
     detail['via'] = label(finding.via);
+  }
+  if (finding.allowlisted !== undefined) {
+    const { rule, value, reason } = finding.allowlisted;
+    detail['allowlisted'] = { rule, value, reason };
   }
   if (certificate !== undefined) {
     detail['certificate'] = {

@@ -26,13 +26,18 @@ export type {
 } from './records.js';
 export type {
   AppendResult,
+  CertificateQuery,
+  CertificateState,
   CertificateView,
+  DenialRuleView,
   DenialView,
   FindingView,
   InventoryFilter,
   InventoryQuery,
   IssuerView,
+  LedgerOverview,
   LedgerStore,
+  OverviewTotals,
   Page,
   PageRequest,
   PruneRequest,
@@ -40,8 +45,10 @@ export type {
   RevocationView,
   StoredChain,
   StoredRecord,
+  TimelineBucket,
   WorkloadView,
 } from './store.js';
+export { OVERVIEW_BUCKETS } from './sql-overview.js';
 export type { SqliteLedgerOptions } from './sqlite-store.js';
 export { SqliteLedgerStore, sqliteLedgerPath, SQLITE_LEDGER_FILE } from './sqlite-store.js';
 export type { PostgresLedgerOptions, PostgresTlsMode } from './postgres-store.js';

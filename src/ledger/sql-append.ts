@@ -248,8 +248,9 @@ async function deriveFinding(
 ): Promise<void> {
   await tx.query(
     `INSERT INTO ledger_findings
-       (chain_id, sequence, time_ms, cluster, kind, severity, object, fingerprint, detail)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (chain_id, sequence) DO NOTHING`,
+       (chain_id, sequence, time_ms, cluster, kind, severity, object, fingerprint, detail,
+        allowlisted)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (chain_id, sequence) DO NOTHING`,
     [
       record.chainId,
       record.sequence,
@@ -260,6 +261,18 @@ async function deriveFinding(
       body.object,
       body.fingerprint,
       canonicalJson(body.detail),
+      isAllowlisted(body.detail) ? 1 : 0,
     ],
+  );
+}
+
+/** True when discovery recorded the rule of an allowlist that covers the finding. */
+function isAllowlisted(detail: FindingRecordBody['detail']): boolean {
+  return (
+    typeof detail === 'object' &&
+    detail !== null &&
+    !Array.isArray(detail) &&
+    typeof (detail as Readonly<Record<string, unknown>>)['allowlisted'] === 'object' &&
+    (detail as Readonly<Record<string, unknown>>)['allowlisted'] !== null
   );
 }

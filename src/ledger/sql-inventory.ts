@@ -34,12 +34,14 @@ import {
   textColumn,
 } from './sql-driver.js';
 
-const CERTIFICATE_COLUMNS =
+/** The columns of a certificate view. */
+export const CERTIFICATE_COLUMNS =
   'issuer_fingerprint, serial, cluster, trust_domain, identity, namespace, service_account, ' +
   'pod_name, pod_uid, node_name, caller, key_algorithm, key_bits, issued_at_ms, not_before_ms, ' +
   'not_after_ms, status, status_time_ms, status_reason, status_by';
 
-function certificateView(row: SqlRow): CertificateView {
+/** A `ledger_certificates` row as the inventory shows it. */
+export function certificateView(row: SqlRow): CertificateView {
   const status = textColumn(row, 'status');
   return {
     serial: textColumn(row, 'serial'),

@@ -73,6 +73,28 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX ledger_findings_time ON ledger_findings (time_ms)`,
     ],
   },
+  {
+    version: 3,
+    description:
+      'covering indexes for the overview (console): issue time, expiry, decision time; allowlisted findings',
+    // The overview counts the window's rows by cluster and intermediate (and status, audit):
+    // with those columns in the index, both databases answer from the index alone (SQLite
+    // "COVERING INDEX", PostgreSQL index-only scans once vacuumed), whatever the table holds.
+    // The new expiry and decision-time indexes lead with the same column as the ones they
+    // replace, so every query those served is served as well, and a write updates as many indexes.
+    statements: [
+      `CREATE INDEX ledger_certificates_issued
+         ON ledger_certificates (issued_at_ms, cluster, issuer_fingerprint)`,
+      `CREATE INDEX ledger_certificates_live
+         ON ledger_certificates (not_after_ms, cluster, issuer_fingerprint, status)`,
+      `DROP INDEX ledger_certificates_not_after`,
+      `CREATE INDEX ledger_decisions_window
+         ON ledger_decisions (time_ms, audit, cluster, issuer_fingerprint)`,
+      `DROP INDEX ledger_decisions_time`,
+      // 1 when an allowlist rule covers the finding (recorded since schema 3; none before).
+      `ALTER TABLE ledger_findings ADD COLUMN allowlisted BIGINT NOT NULL DEFAULT 0`,
+    ],
+  },
 ];
 
 /** The newest schema this code knows. */

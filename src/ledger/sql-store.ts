@@ -9,11 +9,14 @@ import type { Clock } from '../clock.js';
 import type { ChainedRecord } from './records.js';
 import type {
   AppendResult,
+  CertificateQuery,
   CertificateView,
+  DenialRuleView,
   DenialView,
   FindingView,
   InventoryFilter,
   IssuerView,
+  LedgerOverview,
   LedgerStore,
   Page,
   PageRequest,
@@ -28,6 +31,7 @@ import { appendRecords } from './sql-append.js';
 import type { SqlDriver, SqlExecutor, SqlRow } from './sql-driver.js';
 import { numberColumn, optionalNumberColumn, textColumn } from './sql-driver.js';
 import * as inventory from './sql-inventory.js';
+import * as aggregates from './sql-overview.js';
 import { currentSchemaVersion, LATEST_SCHEMA_VERSION, migrate } from './sql-migrations.js';
 import { pruneStep } from './sql-prune.js';
 
@@ -154,6 +158,28 @@ export abstract class SqlLedgerStore implements LedgerStore {
 
   findings(since: Date, filter?: InventoryFilter, page?: PageRequest): Promise<Page<FindingView>> {
     return inventory.findings(this.driver, since, filter, page);
+  }
+
+  certificates(
+    now: Date,
+    filter?: InventoryFilter,
+    query?: CertificateQuery,
+    page?: PageRequest,
+  ): Promise<Page<CertificateView>> {
+    return aggregates.certificates(this.driver, now, filter, query, page);
+  }
+
+  overview(
+    now: Date,
+    since: Date,
+    findingsSince: Date,
+    filter?: InventoryFilter,
+  ): Promise<LedgerOverview> {
+    return aggregates.overview(this.driver, now, since, findingsSince, filter);
+  }
+
+  denialRules(since: Date, filter?: InventoryFilter, examples?: number): Promise<DenialRuleView[]> {
+    return aggregates.denialRules(this.driver, since, filter, examples);
   }
 
   revocations(now: Date, issuer: string, page?: PageRequest): Promise<Page<RevocationView>> {

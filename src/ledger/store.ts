@@ -198,6 +198,95 @@ export interface RevocationView {
   readonly notAfter: string;
 }
 
+/** Which certificates the `certificates` view lists (every one when absent). */
+export type CertificateState = 'active' | 'expired' | 'retired' | 'revoked';
+
+/** What the `certificates` view narrows to, besides the common filters. */
+export interface CertificateQuery {
+  /** `active` and `expired` are both stored as active: `now` tells them apart. */
+  readonly state?: CertificateState;
+  /**
+   * A case-insensitive substring of the identity, pod name, node name or serial (a search box:
+   * it scans the rows the other filters leave).
+   */
+  readonly search?: string;
+}
+
+/** Counts of one time bucket of the overview's timeline. */
+export interface TimelineBucket {
+  /** Start of the bucket (ISO 8601); it lasts `bucketSeconds`. */
+  readonly start: string;
+  readonly issued: number;
+  /** Refusals (not audit verdicts). */
+  readonly denied: number;
+  /** Audit-mode "would deny" verdicts of issued requests. */
+  readonly audit: number;
+}
+
+/** Counts of one cluster, or one intermediate, in the overview. */
+export interface OverviewTotals {
+  /** Certificates issued in the window. */
+  readonly issued: number;
+  /** Refusals in the window. */
+  readonly denied: number;
+  /** Audit verdicts in the window. */
+  readonly audit: number;
+  /** Unexpired, neither retired nor revoked, now. */
+  readonly active: number;
+  /** Unexpired and retired (their workload is gone), now: on the CRL. */
+  readonly retired: number;
+  /** Unexpired and revoked by hand, now: on the CRL. */
+  readonly revoked: number;
+}
+
+/**
+ * The overview of the ledger over a window: the issuance and denial timeline, totals, per
+ * cluster and per intermediate, and the findings open by severity.
+ */
+export interface LedgerOverview {
+  /** The window: `since` up to the read time (ISO 8601). */
+  readonly since: string;
+  readonly until: string;
+  readonly bucketSeconds: number;
+  /** Every bucket of the window, oldest first (empty ones included). */
+  readonly timeline: readonly TimelineBucket[];
+  readonly totals: OverviewTotals;
+  /** Per cluster (null: not recorded), by cluster. */
+  readonly clusters: readonly (OverviewTotals & { readonly cluster: string | null })[];
+  /** Per intermediate, by fingerprint. */
+  readonly issuers: readonly (OverviewTotals & { readonly issuerFingerprint: string })[];
+  /**
+   * Distinct findings (kind, object, certificate) recorded since `findingsSince` and not
+   * allowlisted, by severity, most severe first: discovery records a finding that stays at
+   * least once a day.
+   */
+  readonly findings: readonly { readonly severity: string; readonly open: number }[];
+  readonly findingsSince: string;
+}
+
+/** Refusals (or audit verdicts) of one rule, with the latest examples. */
+export interface DenialRuleView {
+  readonly audit: boolean;
+  /** Null for refusals that are not policy decisions (an invalid CSR, an identity not owned). */
+  readonly layer: string | null;
+  readonly rule: string | null;
+  readonly errorCode: string | null;
+  readonly count: number;
+  readonly firstTime: string;
+  readonly lastTime: string;
+  /** The newest few, newest first. */
+  readonly latest: readonly {
+    readonly time: string;
+    readonly identity: string;
+    readonly namespace: string;
+    readonly serviceAccount: string;
+    readonly cluster: string | null;
+    readonly podName: string | null;
+    readonly outcome: string;
+    readonly reason: string | null;
+  }[];
+}
+
 /**
  * The security team's views. Read-only, paginated, plain JSON-able objects with a stable shape:
  * the CLI, the HTTP API and the console all read through this one interface.
@@ -224,6 +313,32 @@ export interface InventoryQuery {
   workloads(filter?: InventoryFilter, page?: PageRequest): Promise<Page<WorkloadView>>;
   /** Findings since `since`, oldest first. */
   findings(since: Date, filter?: InventoryFilter, page?: PageRequest): Promise<Page<FindingView>>;
+  /**
+   * Every certificate retention keeps (active, expired, retired, revoked), by namespace,
+   * identity and issue time; `query` narrows it.
+   */
+  certificates(
+    now: Date,
+    filter?: InventoryFilter,
+    query?: CertificateQuery,
+    page?: PageRequest,
+  ): Promise<Page<CertificateView>>;
+  /**
+   * The overview of the window from `since` to `now` (its timeline in 48 buckets of whole
+   * minutes, the last one ending after `now`); findings counted since `findingsSince`.
+   */
+  overview(
+    now: Date,
+    since: Date,
+    findingsSince: Date,
+    filter?: InventoryFilter,
+  ): Promise<LedgerOverview>;
+  /**
+   * Refusals and audit verdicts since `since`, grouped by (audit, layer, rule, error code),
+   * most frequent first within audit and refusals, with the latest `examples` of each; at most
+   * 1000 groups.
+   */
+  denialRules(since: Date, filter?: InventoryFilter, examples?: number): Promise<DenialRuleView[]>;
   /** Serials for the CRL of `issuer`: retired or revoked and unexpired at `now`. */
   revocations(now: Date, issuer: string, page?: PageRequest): Promise<Page<RevocationView>>;
 }

@@ -73,7 +73,7 @@ export class PolicySource implements Part {
   readonly #loops: BackgroundLoops;
   /** The version last looked at (document and signature), to act once per change. */
   #lastSeen: string | undefined;
-  #inForce: { policy: CompiledPolicy; version: string } | undefined;
+  #inForce: { policy: CompiledPolicy; version: string; signedBy: string | undefined } | undefined;
   /** Why the newest version is not in force, while it is not. */
   #refusal: string | undefined;
   /** Why the source could not be read, while it cannot. */
@@ -127,6 +127,14 @@ export class PolicySource implements Part {
   /** The policy this source keeps in force, when one is. */
   get current(): CompiledPolicy | undefined {
     return this.#inForce?.policy;
+  }
+
+  /**
+   * The key id whose signature the policy in force carries; undefined when signatures are not
+   * checked (no signing keys, or the local layer).
+   */
+  get signedBy(): string | undefined {
+    return this.#inForce?.signedBy;
   }
 
   readiness(): readonly ReadinessCheck[] {
@@ -205,7 +213,7 @@ export class PolicySource implements Part {
       if (error instanceof PolicyParseError) return this.#refuse('rejected', error.message);
       throw error;
     }
-    this.#inForce = { policy, version };
+    this.#inForce = { policy, version, signedBy };
     this.#refusal = undefined;
     store.install(layer, policy);
     metrics?.reload(layer, 'loaded');

@@ -13,7 +13,7 @@ import { FixedClock } from '../../src/clock.js';
 import { SqliteLedgerStore, type ChainedRecord } from '../../src/ledger/index.js';
 import { PostgresLedgerStore } from '../../src/ledger/index.js';
 import { silentLogger } from '../../src/logger.js';
-import { TestChain, serialOf } from '../ledger/fixtures.js';
+import { ISSUER_A, TestChain, serialOf } from '../ledger/fixtures.js';
 import { postgresAvailable, startPostgres, type TestPostgres } from '../support/postgres.js';
 import { removeTempDirs, tempDir } from '../support/tmp.js';
 
@@ -164,6 +164,66 @@ describe('ledger commands on SQLite', () => {
     expect(items.map((item) => item.serviceAccount).sort()).toEqual([...accounts].sort());
   });
 
+  it('prints the aggregate views: overview, denial-rules, and certificates with their state', async () => {
+    const overview = await meshca(['inventory', 'overview', '--state-dir', stateDir]);
+    expect(overview.code).toBe(0);
+    const parts = overview.out.trimEnd().split('\n\n');
+    expect(parts[0]).toMatch(/^WINDOW \S+Z \.\. \S+Z \(issued, denied, audit in it; active/);
+    expect(parts[1]?.split('\n')).toEqual([
+      expect.stringMatching(/^ISSUED\s+DENIED\s+AUDIT\s+ACTIVE\s+RETIRED\s+REVOKED$/),
+      expect.stringMatching(/^3\s+1\s+0\s+3\s+0\s+0$/),
+    ]);
+    expect(parts[2]?.split('\n')[1]).toMatch(/^east\s+3\s+1\s+0\s+3\s+0\s+0$/);
+    expect(parts[3]?.split('\n')[1]).toMatch(new RegExp(`^${ISSUER_A.slice(0, 12)}\\s+3\\s+1`));
+    expect(parts).toContain(
+      'CA and policy in force: known to a running meshca only (GET /v1/inventory/overview)',
+    );
+    const wide = await meshca(['inventory', 'overview', '--state-dir', stateDir, '-o', 'wide']);
+    expect(wide.out).toMatch(/\nBUCKET\s+ISSUED\s+DENIED\s+AUDIT\n/);
+
+    const rules = await meshca(['inventory', 'denial-rules', '--state-dir', stateDir]);
+    expect(rules.out.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(/^KIND\s+RULE\s+COUNT\s+LAST\s+LATEST-IDENTITY\s+LATEST-REASON$/),
+      expect.stringMatching(
+        /^denied\s+central\/bank-only\s+1\s+\S+Z\s+spiffe:\/\/cluster.local\/ns\/bank\/sa\/intruder\s+namespace bank is not allowed$/,
+      ),
+    ]);
+
+    const revoked = await meshca(['revoke', serials['api']!, '--state-dir', stateDir]);
+    expect(revoked.code).toBe(0);
+    const certificates = await meshca(['inventory', 'certificates', '--state-dir', stateDir]);
+    expect(certificates.out.split('\n')[0]).toMatch(
+      /^NAMESPACE\s+SERVICE-ACCOUNT\s+POD\s+SERIAL\s+STATE\s+NOT-AFTER\s+ISSUER$/,
+    );
+    const states = certificates.out
+      .trimEnd()
+      .split('\n')
+      .slice(1)
+      .map((line) => line.split(/\s+/).slice(0, 5))
+      // web-1 and web-2 were issued at the same time: their order is their serials'.
+      .sort((a, b) => (a[2] ?? '').localeCompare(b[2] ?? ''));
+    expect(states).toEqual([
+      ['bank', 'api', 'api-1', serials['api'], 'revoked'],
+      ['shop', 'web', 'web-1', serials['web1'], 'active'],
+      ['shop', 'web', 'web-2', serials['web2'], 'active'],
+    ]);
+    const searched = await meshca([
+      'inventory',
+      'certificates',
+      '--state-dir',
+      stateDir,
+      '--search',
+      'WEB-2',
+      '--state',
+      'active',
+      '-o',
+      'json',
+    ]);
+    expect(
+      (JSON.parse(searched.out) as { items: { serial: string }[] }).items.map((c) => c.serial),
+    ).toEqual([serials['web2']]);
+  });
+
   it('says when a view is empty, on stderr, like kubectl', async () => {
     const result = await meshca(['inventory', 'findings', '--state-dir', stateDir]);
     expect(result).toEqual({ code: 0, out: '', err: 'No findings found.\n' });
@@ -179,6 +239,13 @@ describe('ledger commands on SQLite', () => {
     ],
     [['inventory', 'identities', '--within', '1h'], 2, '--within applies to the expiring view'],
     [['inventory', 'expiring', '--within', 'soon'], 2, '--within: "soon" is not a duration'],
+    [
+      ['inventory', 'identities', '--state', 'active'],
+      2,
+      '--state and --search apply to the certificates view',
+    ],
+    [['inventory', 'certificates', '--state', 'gone'], 2, '--state must be one of active, expired'],
+    [['inventory', 'issuers', '--since', '1h'], 2, '--since applies to the denials, findings'],
     [
       ['inventory', 'identities', '--state-dir', '/nonexistent'],
       1,

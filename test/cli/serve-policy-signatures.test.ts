@@ -96,6 +96,24 @@ describe('meshca serve with a signed central policy and two signing keys', () =>
       signedBy: expect.any(String) as unknown,
     });
     expect(dev.server.ops.readiness().details['policy-central']).toBe('ok');
+    // The console's overview names it, its hash and the key that signed it.
+    const signedBy = inForceLines().at(-1)?.['signedBy'];
+    const sha256 = inForceLines().at(-1)?.['sha256'];
+    const overview = JSON.parse(
+      (await httpGet(dev.server.httpPort, '/v1/inventory/overview')).body,
+    ) as {
+      items: { policies: unknown[] }[];
+    };
+    expect(overview.items[0]?.policies).toEqual([
+      {
+        layer: 'central',
+        name: 'central-v1',
+        sha256,
+        origin: expect.stringContaining('policy') as unknown,
+        signature: 'verified',
+        signedBy,
+      },
+    ]);
   });
 
   it('loads a version signed by the second key (rotation)', async () => {

@@ -95,7 +95,17 @@ describe('the ledger through serve (development mode)', () => {
     });
     expect((await get(port, '/v1/inventory/')).body).toEqual({
       schema: 'meshca.io/inventory/v1',
-      views: ['identities', 'expiring', 'denials', 'issuers', 'workloads', 'findings'],
+      views: [
+        'identities',
+        'expiring',
+        'denials',
+        'issuers',
+        'workloads',
+        'findings',
+        'certificates',
+        'denial-rules',
+        'overview',
+      ],
     });
   });
 
@@ -103,7 +113,7 @@ describe('the ledger through serve (development mode)', () => {
     [
       '/v1/inventory/secrets',
       404,
-      'no view "secrets"; views: identities, expiring, denials, issuers, workloads, findings',
+      'no view "secrets"; views: identities, expiring, denials, issuers, workloads, findings, certificates, denial-rules, overview',
     ],
     [
       '/v1/inventory/expiring?within=later',

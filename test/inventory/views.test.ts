@@ -13,6 +13,8 @@ import {
   readWholeInventory,
   type InventoryDocument,
   type InventoryView,
+  type OverviewItem,
+  type ServingFacts,
 } from '../../src/inventory/index.js';
 import { SqliteLedgerStore } from '../../src/ledger/index.js';
 import { ISSUER_A, ISSUER_B, T0, TestChain, serialOf } from '../ledger/fixtures.js';
@@ -65,6 +67,52 @@ const DENIAL_KEYS = [
 const ISSUER_KEYS = ['active', 'denied', 'firstUse', 'issued', 'issuerFingerprint', 'lastUse'];
 const WORKLOAD_KEYS = ['certificates', 'cluster', 'namespace', 'nodeName', 'podName', 'podUid'];
 const FINDING_KEYS = ['cluster', 'detail', 'fingerprint', 'kind', 'object', 'severity', 'time'];
+const DENIAL_RULE_KEYS = [
+  'audit',
+  'count',
+  'errorCode',
+  'firstTime',
+  'lastTime',
+  'latest',
+  'layer',
+  'rule',
+];
+const OVERVIEW_KEYS = [
+  'authority',
+  'bucketSeconds',
+  'clusters',
+  'findings',
+  'findingsSince',
+  'issuers',
+  'policies',
+  'since',
+  'timeline',
+  'totals',
+  'until',
+];
+
+/** A replica's facts, as `meshca serve` supplies them to the HTTP API. */
+const FACTS: ServingFacts = {
+  authority: () => ({
+    intermediate: {
+      fingerprint: ISSUER_A,
+      subject: 'O=meshca, CN=intermediate',
+      notBefore: '2026-01-01T00:00:00.000Z',
+      notAfter: '2027-01-01T00:00:00.000Z',
+    },
+    roots: [],
+  }),
+  policies: () => [
+    {
+      layer: 'central',
+      name: 'baseline',
+      sha256: 'c'.repeat(64),
+      origin: '/etc/meshca/central.yaml',
+      signature: 'verified',
+      signedBy: 'key-1',
+    },
+  ],
+};
 
 describe('inventory views', () => {
   const now = new Date(T0 + HOUR);
@@ -193,6 +241,9 @@ describe('inventory views', () => {
     ['issuers', '', ISSUER_KEYS],
     ['workloads', '', WORKLOAD_KEYS],
     ['findings', '', FINDING_KEYS],
+    ['certificates', '', CERTIFICATE_KEYS],
+    ['denial-rules', '', DENIAL_RULE_KEYS],
+    ['overview', '', OVERVIEW_KEYS],
   ] as const)('%s items have exactly the documented keys', async (view, query, keys) => {
     const document = await read(view, query);
     expect(document.items.length).toBeGreaterThan(0);
@@ -269,6 +320,54 @@ describe('inventory views', () => {
     expect(field(await read('findings', 'cluster=west'), 'object')).toEqual([]);
   });
 
+  it('certificates: every state, narrowed by state and search', async () => {
+    expect(field(await read('certificates'), 'serviceAccount')).toEqual([
+      'api',
+      'audited',
+      'cart',
+      'old',
+      'web',
+    ]);
+    expect(field(await read('certificates', 'state=retired'), 'serviceAccount')).toEqual(['cart']);
+    expect(field(await read('certificates', 'state=expired'), 'serviceAccount')).toEqual(['old']);
+    expect(field(await read('certificates', 'search=WEB-1&state=active'), 'serial')).toEqual([
+      serials['web'],
+    ]);
+  });
+
+  it('denial-rules: refusals by rule with the latest examples, audit verdicts apart', async () => {
+    const groups = await read('denial-rules');
+    expect(groups.items).toEqual([
+      expect.objectContaining({ audit: false, layer: 'central', rule: 'bank-only', count: 1 }),
+      expect.objectContaining({ audit: true, layer: 'local', rule: 'ingress-required', count: 1 }),
+    ]);
+    expect(groups.nextCursor).toBeNull();
+  });
+
+  it("overview: the ledger's figures, and the replica's CA and policies when it answers", async () => {
+    const request = inventoryRequest('overview', new URLSearchParams());
+    const served = await readInventory(store, request, now, FACTS);
+    expect(served.items).toHaveLength(1);
+    const overview = served.items[0] as OverviewItem;
+    expect(overview.totals).toEqual({
+      issued: 5,
+      denied: 1,
+      audit: 1,
+      active: 3,
+      retired: 1,
+      revoked: 0,
+    });
+    expect(overview.findings).toEqual([{ severity: 'high', open: 1 }]);
+    expect(overview.authority).toEqual(FACTS.authority());
+    expect(overview.policies).toEqual(FACTS.policies());
+    // The CLI reads the database alone: the same figures, the serving facts unknown.
+    const offline = (await readInventory(store, request, now)).items[0] as OverviewItem;
+    expect({ ...offline, authority: FACTS.authority(), policies: FACTS.policies() }).toEqual(
+      overview,
+    );
+    expect([offline.authority, offline.policies]).toEqual([null, null]);
+  });
+
   it('pages with a cursor until nextCursor is null', async () => {
     const seen: unknown[] = [];
     let cursor: string | null = null;
@@ -290,9 +389,17 @@ describe('inventory views', () => {
     ['limit=0', 'limit must be a whole number from 1 to 1000'],
     ['limit=1001', 'limit must be a whole number from 1 to 1000'],
     ['limit=abc', 'limit must be a whole number from 1 to 1000'],
+    ['state=gone', 'state must be one of active, expired, retired, revoked'],
+    [`search=${'x'.repeat(201)}`, 'search is at most 200 characters'],
   ])('refuses ?%s', (query, message) => {
     expect(() => inventoryRequest('identities', new URLSearchParams(query))).toThrow(
       new InventoryRequestError(message).message,
+    );
+  });
+
+  it.each(['overview', 'denial-rules'] as const)('refuses a cursor for %s: one page', (view) => {
+    expect(() => inventoryRequest(view, new URLSearchParams('cursor=abc'))).toThrow(
+      `cursor: the ${view} view is one page`,
     );
   });
 

@@ -1,6 +1,6 @@
 /**
  * Discovery's findings into the ledger: recorded when first seen, again when they come back after
- * a complete scan without them, again once a day while they stay; allowlisted ones never; and the
+ * a complete scan without them, again once a day while they stay; allowlisted ones too, marked; and the
  * record itself, as the `findings` view shows it.
  */
 import { FixedClock } from '../../src/clock.js';
@@ -67,13 +67,18 @@ describe('LedgerFindingSink', () => {
     expect(objects()).toHaveLength(2);
   });
 
-  it('leaves allowlisted findings out', () => {
+  it('records allowlisted findings with the rule that covers them', () => {
     sink.begin();
     sink.record(
       finding('a', { allowlisted: { rule: 'namespace', value: 'team-a', reason: 'lab' } }),
     );
     sink.complete(summary(true));
-    expect(recorded).toEqual([]);
+    expect(recorded.map((input) => input.detail)).toEqual([
+      expect.objectContaining({
+        id: 'a',
+        allowlisted: { rule: 'namespace', value: 'team-a', reason: 'lab' },
+      }),
+    ]);
   });
 
   it('keeps what a security engineer needs in the record', () => {

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FixedClock } from '../../src/clock.js';
 import { silentLogger } from '../../src/logger.js';
-import { PostgresLedgerStore } from '../../src/ledger/index.js';
+import { LATEST_SCHEMA_VERSION, PostgresLedgerStore } from '../../src/ledger/index.js';
 import type { PostgresTlsMode } from '../../src/ledger/index.js';
 import { createTestPki } from '../support/pki.js';
 import { tempDir } from '../support/tmp.js';
@@ -144,7 +144,7 @@ function running(): TestPostgres {
         );
         if (failure === undefined) {
           await store.open();
-          expect(await store.schemaVersion()).toBe(2);
+          expect(await store.schemaVersion()).toBe(LATEST_SCHEMA_VERSION);
           await store.close();
         } else {
           await expect(store.open()).rejects.toThrow(failure);
@@ -168,7 +168,8 @@ function running(): TestPostgres {
         new URL(url).pathname.slice(1),
         'SELECT version FROM ledger_schema ORDER BY version',
       );
-      expect(rows.map((row) => Number(row['version']))).toEqual([1, 2]);
+      expect(rows.map((row) => Number(row['version']))).toEqual([1, 2, 3]);
+      expect(LATEST_SCHEMA_VERSION).toBe(3);
       await Promise.all(stores.map((store) => store.close()));
     });
   });

@@ -6,6 +6,7 @@
 import { LATEST_SCHEMA_VERSION, verifyLedger } from '../../src/ledger/index.js';
 import type { LedgerStore } from '../../src/ledger/index.js';
 import { event, ISSUER_A, ISSUER_B, serialOf, T0, TestChain } from './fixtures.js';
+import { aggregateCases } from './store-contract-aggregates.js';
 import { integrityCases } from './store-contract-integrity.js';
 
 /** One empty database for one test. */
@@ -391,6 +392,7 @@ export function describeStoreContract(name: string, factory: () => StoreFactory)
     });
 
     integrityCases({ fresh, factory, opened, now });
+    aggregateCases({ fresh, factory, opened, now });
 
     it('takes concurrent appends from several writers without losing or duplicating any', async () => {
       const { db, store } = await fresh();

@@ -1,5 +1,6 @@
 /**
- * Starts one real kube-apiserver + etcd (../shared/tools/kube) for the whole run, when present,
+ * Builds the web console, and starts one real kube-apiserver + etcd (../shared/tools/kube) for
+ * the whole run, when present,
  * and tells the test workers through the environment: MESHCA_TEST_KUBECONFIG when it runs,
  * MESHCA_TEST_KUBE_SKIP with the reason when it cannot. In CI (`CI=true`) a missing component
  * fails the run instead: `.ci/run` installs it.
@@ -50,6 +51,10 @@ export default async function globalSetup(): Promise<void> {
   // Every log line the workers see lands here (test/support/log-capture.ts); the teardown scans
   // it for secrets. One directory per run, inherited by the workers through the environment.
   process.env['MESHCA_TEST_LOG_DIR'] = mkdtempSync(join(tmpdir(), 'meshca-test-logs-'));
+  // The web console as this checkout's sources build it (dist/console-ui/), once, before any
+  // worker starts a meshca that serves it: building it from a test could swap the files under
+  // another test's meshca.
+  execFileSync(process.execPath, [join(REPO_ROOT, 'scripts', 'build-console.js')]);
   // The workspace's ../shared/tools/kube when this clone sits next to it, else our copy.
   const shared = resolve(REPO_ROOT, '..', 'shared', 'tools', 'kube');
   const tools =

@@ -17,7 +17,7 @@ export const SERVING_OPTIONS = {
     group: 'Serving',
     kind: 'string',
     default: '0.0.0.0:9402',
-    help: 'Listen address of the operations port: /healthz, /readyz, /metrics, the inventory API and the CRL.',
+    help: 'Listen address of the operations port: /healthz, /readyz, /metrics, the inventory API, the console (/ui/) and the CRL.',
   },
   servingDns: {
     group: 'Serving',
