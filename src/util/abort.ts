@@ -13,7 +13,11 @@ export function raceSignal<T>(
   signal: AbortSignal,
   onAbort: () => Error,
 ): Promise<T> {
-  if (signal.aborted) return Promise.reject(onAbort());
+  if (signal.aborted) {
+    // Nobody waits for the work any more: its later rejection must not become an unhandled one.
+    promise.catch(() => undefined);
+    return Promise.reject(onAbort());
+  }
   return new Promise<T>((resolve, reject) => {
     const abort = (): void => {
       reject(onAbort());

@@ -1,3 +1,5 @@
+import { raceSignal } from './abort.js';
+
 /**
  * The lifetime of one call on the hot path: it ends when the client cancels or when the
  * server-side deadline passes, whichever comes first.
@@ -37,28 +39,7 @@ export class CallScope {
    * comes first (the work itself sees {@link signal} and stops at its next step).
    */
   race<T>(work: Promise<T>, onEnd: () => Error): Promise<T> {
-    const signal = this.#controller.signal;
-    if (signal.aborted) {
-      // The work still settles later; its rejection must not become an unhandled one.
-      work.catch(() => undefined);
-      return Promise.reject(onEnd());
-    }
-    return new Promise<T>((resolve, reject) => {
-      const end = (): void => {
-        reject(onEnd());
-      };
-      signal.addEventListener('abort', end, { once: true });
-      work.then(
-        (value) => {
-          signal.removeEventListener('abort', end);
-          resolve(value);
-        },
-        (error: unknown) => {
-          signal.removeEventListener('abort', end);
-          reject(error instanceof Error ? error : new Error(String(error)));
-        },
-      );
-    });
+    return raceSignal(work, this.#controller.signal, onEnd);
   }
 
   /** Releases the timer and the listener; call once the call is answered. */
