@@ -14,9 +14,8 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEV_TOKEN_ISSUER } from '../../src/devmode/index.js';
 import { pool, startBenchKube, type BenchKube } from '../kube.js';
-import type { Fixture } from './scale.js';
+import { commonArgs, type Fixture } from './scale.js';
 
 /** A pod the API server knows, which a proxy's token is bound to. */
 export interface BenchPod {
@@ -108,19 +107,12 @@ export async function prepareGovernance(
 /** meshca's arguments with governance on (see the module comment). */
 export function governanceArgs(cluster: GovernanceCluster) {
   return (fixture: Fixture, caDir: string): string[] => [
-    '--ca-dir',
-    caDir,
-    '--jwks',
-    fixture.jwksFile,
-    '--jwt-issuer',
-    DEV_TOKEN_ISSUER,
+    ...commonArgs(fixture, caDir),
     '--kubeconfig',
     cluster.kube.kubeconfig,
     '--policy-central',
     cluster.centralPolicy,
     '--policy-local',
     cluster.localPolicy,
-    '--state-dir',
-    join(fixture.dir, `state-${Math.random().toString(36).slice(2)}`),
   ];
 }

@@ -209,24 +209,25 @@ export async function buildFixture(
 }
 
 /**
- * meshca's arguments without governance: the given CA, tokens verified against the JWKS, the
- * identity ledger off (it is on by default).
+ * What every configuration shares: the given CA, tokens verified against the fixture's JWKS, a
+ * fresh state directory.
  */
-export function plainArgs(fixture: Fixture, caDir: string): string[] {
+export function commonArgs(fixture: Fixture, caDir: string): string[] {
   return [
-    '--ledger',
-    'off',
     '--ca-dir',
     caDir,
     '--jwks',
     fixture.jwksFile,
     '--jwt-issuer',
     DEV_TOKEN_ISSUER,
-    '--kubeconfig',
-    'none',
     '--state-dir',
     join(fixture.dir, `state-${Math.random().toString(36).slice(2)}`),
   ];
+}
+
+/** meshca's arguments without governance: no cluster, the identity ledger off (on by default). */
+export function plainArgs(fixture: Fixture, caDir: string): string[] {
+  return [...commonArgs(fixture, caDir), '--ledger', 'off', '--kubeconfig', 'none'];
 }
 
 async function freePort(): Promise<number> {
