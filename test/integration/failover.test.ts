@@ -20,6 +20,7 @@ import * as k8s from '@kubernetes/client-node';
 import { CaClient } from '../../src/client/index.js';
 import { csrFor } from '../server/harness.js';
 import {
+  ignoreNotFound,
   adminKubeConfig,
   createServedNamespace,
   createServiceAccount,
@@ -251,13 +252,12 @@ describeKube('failover with a cluster', () => {
     await createServedNamespace(admin, namespaces, added);
     // Already gone is fine: the drift is what matters (another test's meshca on the shared API
     // server may have removed a ConfigMap outside its own selector).
-    const gone = (error: unknown): void => {
-      if ((error as { code?: unknown }).code !== 404) throw error;
-    };
-    await core.deleteNamespacedConfigMap({ name: CONFIGMAP, namespace: served }).catch(gone);
+    await core
+      .deleteNamespacedConfigMap({ name: CONFIGMAP, namespace: served })
+      .catch(ignoreNotFound);
     await core
       .deleteNamespacedSecret({ name: 'istiod-tls', namespace: namespaces.istio })
-      .catch(gone);
+      .catch(ignoreNotFound);
 
     const taken = await eventually(
       'a new holder of the Lease',

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { CaClient } from '../../src/client/index.js';
 import {
+  ignoreNotFound,
   adminKubeConfig,
   createPod,
   createServedNamespace,
@@ -136,13 +137,12 @@ import { removeTempDirs, tempDir } from '../support/tmp.js';
       await createServedNamespace(admin, namespaces, added);
       // Gone already is fine: the leader of another test file running against the same API server
       // removes the meshca-managed ConfigMaps of namespaces its selector does not select.
-      const gone = (error: unknown): void => {
-        if ((error as { code?: unknown }).code !== 404) throw error;
-      };
-      await core.deleteNamespacedConfigMap({ name: 'istio-ca-crl', namespace: served }).catch(gone);
+      await core
+        .deleteNamespacedConfigMap({ name: 'istio-ca-crl', namespace: served })
+        .catch(ignoreNotFound);
       await core
         .deleteNamespacedConfigMap({ name: 'istio-ca-root-cert', namespace: served })
-        .catch(gone);
+        .catch(ignoreNotFound);
       await core.deleteNamespacedSecret({ name: 'istiod-tls', namespace: namespaces.istio });
 
       const taken = await eventually(

@@ -272,3 +272,8 @@ export async function applyManifestRbac(
     }
   }
 }
+
+/** For `.catch()` on a delete: an object that is gone already is fine, anything else is not. */
+export function ignoreNotFound(error: unknown): void {
+  if ((error as { code?: unknown }).code !== 404) throw error;
+}
