@@ -97,6 +97,9 @@ export const ERROR_CATALOGUE = {
    * error): handled as a database outage, never seen by clients.
    */
   ERR_LEDGER_STORAGE: { kind: 'unavailable' },
+  // --- Performance (#12) ---
+  /** A CSR verification thread stopped while it held the check (it is replaced), or shutdown. */
+  ERR_CSR_VERIFIER_UNAVAILABLE: { kind: 'unavailable' },
 } as const satisfies Readonly<Record<string, CatalogueEntry>>;
 
 /** Stable error codes. */

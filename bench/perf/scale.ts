@@ -306,6 +306,12 @@ export async function runScale(
 ): Promise<{
   readonly cryptoPerSec: Record<string, number>;
   readonly bareRpcPerSec: number;
+  /** The bare server's open loop at half its rate: what this machine and load generator can show. */
+  readonly bareHalfRate: {
+    readonly ratePerSec: number;
+    readonly p50Ms: number;
+    readonly p99Ms: number;
+  };
   readonly bareHerdSeconds: number;
 }> {
   report.line('   measuring the ceilings: openssl speed on every core...');
@@ -331,6 +337,7 @@ export async function runScale(
   const barePort = await freePort();
   const bare = await startBareServer(barePort, await bareIdentity(fixture, 'ec'), 1);
   let bareRpcPerSec: number;
+  let bareHalfRate: { ratePerSec: number; p50Ms: number; p99Ms: number };
   let bareHerdSeconds: number;
   try {
     await runLoad(target(barePort, 'ec'), {
@@ -344,6 +351,21 @@ export async function runScale(
     bareRpcPerSec = steady.ok / steady.seconds;
     report.line(
       `   bare grpc-js server: ${Math.round(bareRpcPerSec)} calls/s (p99 ${percentile(steady.latencies, 99).toFixed(1)} ms)`,
+    );
+    // The control of the p99-at-half-rate figures: the same open loop against the bare server.
+    const bareRate = Math.max(1, Math.round(bareRpcPerSec / 2));
+    const bareOpen = await runLoad(target(barePort, 'ec'), {
+      ...steadySpec(fixture.requestFiles['ztunnel-ec']),
+      mode: 'open',
+      ratePerSecond: bareRate,
+    });
+    bareHalfRate = {
+      ratePerSec: bareRate,
+      p50Ms: percentile(bareOpen.latencies, 50),
+      p99Ms: percentile(bareOpen.latencies, 99),
+    };
+    report.line(
+      `   bare grpc-js server, open loop at half rate: ${bareRate} calls/s, p50 ${bareHalfRate.p50Ms.toFixed(1)} ms, p99 ${bareHalfRate.p99Ms.toFixed(1)} ms`,
     );
     const herd = await runLoad(target(barePort, 'ec'), herdSpec(fixture, options));
     bareHerdSeconds = herd.seconds;
@@ -429,7 +451,7 @@ export async function runScale(
       await server.stop();
     }
   }
-  return { cryptoPerSec: cryptoFigures, bareRpcPerSec, bareHerdSeconds };
+  return { cryptoPerSec: cryptoFigures, bareRpcPerSec, bareHalfRate, bareHerdSeconds };
 }
 
 function herdSpec(fixture: Fixture, options: ScaleOptions): LoadSpec {

@@ -38,7 +38,7 @@ export function targetLines(report: ScaleReport): string[] {
   }
   for (const open of report.openLoop.filter((figures) => figures.configuration === on)) {
     lines.push(
-      `     ${verdict(open.p99Ms <= 50)} p99 <= 50 ms at half rate, ${open.scenario.replace('open loop at half rate, ', '')}: ${fixed(open.p99Ms, 1)} ms at ${fixed(open.ratePerSec, 0)}/s`,
+      `     ${verdict(open.p99Ms <= 50)} p99 <= 50 ms at half rate, ${open.scenario.replace('open loop at half rate, ', '')}: ${fixed(open.p99Ms, 1)} ms at ${fixed(open.ratePerSec, 0)}/s (bare server at half its rate: ${fixed(report.ceilings.bareHalfRate.p99Ms, 1)} ms at ${fixed(report.ceilings.bareHalfRate.ratePerSec, 0)}/s)`,
     );
   }
   const herd = report.herd.find((figures) => figures.configuration === on);

@@ -10,7 +10,7 @@
 import { LocalIntermediateSigner, type CertificateAuthority } from '../ca/index.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/index.js';
-import { CsrValidator } from '../csr/index.js';
+import { CsrValidator, ProofWorkerPool, ThreadPoolProofVerifier } from '../csr/index.js';
 import { IssuanceObservers, RequestLogObserver } from '../events/index.js';
 import type { ApiReachabilityOptions } from '../kube/index.js';
 import type { Logger } from '../logger.js';
@@ -76,6 +76,11 @@ export async function startServer(config: Config, deps: ServeDeps): Promise<Runn
     const [local] = clusters;
     const { authority, source } = caMaterial(config, local, shared);
     runner.add(source);
+    // Closed after the gRPC drain (reverse order): calls in flight still get their checks.
+    const proofs =
+      config.csrVerification.threads > 0
+        ? runner.add(new ProofWorkerPool({ threads: config.csrVerification.threads }, logger))
+        : new ThreadPoolProofVerifier();
     const pods = podCaches(config.kubernetes, clusters, runner, logger);
     const ttl = new TtlPolicy(config.ttl);
     const policy = await policyDecider(config, clusters, pods, runner, ttl, shared);
@@ -95,7 +100,7 @@ export async function startServer(config: Config, deps: ServeDeps): Promise<Runn
         authenticator: await authenticator(config, clusters, shared),
         impersonation: pods?.authorizer,
         limiter,
-        csrValidator: new CsrValidator(config.keyPolicy),
+        csrValidator: new CsrValidator(config.keyPolicy, proofs),
         decider: policy.decider,
         signer: new LocalIntermediateSigner(authority, config.ttl, clock),
         gates: [...ledger.gates],

@@ -159,6 +159,8 @@ export interface Config {
     readonly shutdownGraceMs: number;
   };
   readonly http: { readonly listen: string };
+  /** Where CSR signatures are checked: `threads` worker threads, or 0 for libuv's thread pool. */
+  readonly csrVerification: { readonly threads: number };
   /** Rate limits on CreateCertificate, per identity and per replica. */
   readonly rateLimits: RateLimitOptions;
   readonly trustDomain: string;

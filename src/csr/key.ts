@@ -5,8 +5,9 @@
  *
  * @module
  */
-import { createPublicKey, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
+import type { JsonWebKey } from 'node:crypto';
 import { InvalidRequestError, errorMessage, quoteInput } from '../errors.js';
+import type { ProofVerifier } from './proof.js';
 import { parseSpki } from './spki.js';
 import {
   OID_ECDSA_WITH_SHA256,
@@ -26,7 +27,11 @@ export interface CsrKey {
   /** Modulus length for RSA, field size for EC. */
   readonly bits: number;
   readonly curve: CurveName | undefined;
-  readonly keyObject: KeyObject;
+  /**
+   * The key for the proof-of-possession check, which imports it (and so checks an EC point is on
+   * its curve): importing costs more than every other rule together, so it is not done here.
+   */
+  readonly jwk: JsonWebKey;
 }
 
 /** Which keys meshca signs. */
@@ -95,12 +100,12 @@ export function inspectKey(spkiDer: Buffer, policy: KeyPolicyOptions): CsrKey {
           'CSR RSA key has a public exponent that is even or outside 65537 to 2^31 - 1',
         );
       }
-      const keyObject = importJwk({
+      const jwk = {
         kty: 'RSA',
         n: key.modulus.toString('base64url'),
         e: key.exponent.toString('base64url'),
-      });
-      return { algorithm: 'RSA', bits, curve: undefined, keyObject };
+      };
+      return { algorithm: 'RSA', bits, curve: undefined, jwk };
     }
     case 'ec': {
       const curve = key.curve as CurveName;
@@ -110,32 +115,20 @@ export function inspectKey(spkiDer: Buffer, policy: KeyPolicyOptions): CsrKey {
           `CSR ECDSA key uses curve ${quoteInput(key.curve)}; allowed: ${policy.allowedCurves.join(', ')}`,
         );
       }
-      // Importing checks that the point is on the curve.
-      const keyObject = importJwk({
+      // The proof-of-possession check imports it, which checks that the point is on the curve.
+      const jwk = {
         kty: 'EC',
         crv: curve,
         x: key.x.toString('base64url'),
         y: key.y.toString('base64url'),
-      });
-      return { algorithm: 'EC', bits: CURVE_BITS[curve], curve, keyObject };
+      };
+      return { algorithm: 'EC', bits: CURVE_BITS[curve], curve, jwk };
     }
     case 'other':
       throw new InvalidRequestError(
         'ERR_CSR_KEY_ALGORITHM',
         `CSR key algorithm ${quoteInput(key.algorithm)} is not allowed; use RSA or ECDSA`,
       );
-  }
-}
-
-function importJwk(jwk: JsonWebKey): KeyObject {
-  try {
-    return createPublicKey({ key: jwk, format: 'jwk' });
-  } catch (error) {
-    throw new InvalidRequestError(
-      'ERR_CSR_KEY_ALGORITHM',
-      'CSR public key cannot be read (unsupported algorithm or malformed key)',
-      { cause: error },
-    );
   }
 }
 
@@ -164,23 +157,27 @@ export function signatureDigest(algorithmOid: string, key: CsrKey): string {
 }
 
 /**
- * Proof of possession (RFC 2986 §3): the request is signed by the key it carries. Runs on libuv's
- * thread pool so that a burst of RSA verifications does not stall the event loop.
+ * Proof of possession (RFC 2986 §3): the request is signed by the key it carries. `verifier`
+ * imports the key and checks the signature off the event loop.
  *
- * @throws {@link InvalidRequestError} `ERR_CSR_SIGNATURE`.
+ * @throws {@link InvalidRequestError} `ERR_CSR_SIGNATURE`, or `ERR_CSR_KEY_ALGORITHM` when the key
+ * cannot be imported (an EC point off its curve).
  */
 export async function verifyProofOfPossession(
   infoDer: Buffer,
   signature: Buffer,
   digest: string,
   key: CsrKey,
+  verifier: ProofVerifier,
 ): Promise<void> {
-  const valid = await new Promise<boolean>((resolve) => {
-    verify(digest, infoDer, key.keyObject, signature, (error, result) => {
-      resolve(error === null && result);
-    });
-  });
-  if (!valid) {
+  const outcome = await verifier.verify({ infoDer, signature, digest, jwk: key.jwk });
+  if (outcome === 'unreadable-key') {
+    throw new InvalidRequestError(
+      'ERR_CSR_KEY_ALGORITHM',
+      'CSR public key cannot be read (unsupported algorithm or malformed key)',
+    );
+  }
+  if (outcome !== 'valid') {
     throw new InvalidRequestError(
       'ERR_CSR_SIGNATURE',
       'CSR signature does not verify with its own public key',

@@ -17,6 +17,7 @@ import {
   type KeyPolicyOptions,
 } from './key.js';
 import { parseCsrPem, type ParsedCsr } from './parse.js';
+import { ThreadPoolProofVerifier, type ProofVerifier } from './proof.js';
 
 /** A SPIFFE ID is quoted whole up to this length (Istio's are well under 100 characters). */
 const MAX_QUOTED_URI_CHARS = 100;
@@ -26,7 +27,7 @@ export interface ValidatedCsr {
   readonly identity: SpiffeId;
   /** SubjectPublicKeyInfo DER to place in the certificate. */
   readonly spkiDer: Buffer;
-  readonly key: Omit<CsrKey, 'keyObject'>;
+  readonly key: Omit<CsrKey, 'jwk'>;
   /** SHA-256 of the CSR DER, for logs and the ledger. */
   readonly sha256: string;
 }
@@ -34,9 +35,15 @@ export interface ValidatedCsr {
 /** Validates workload CSRs against the rules of ISTIO-CONTRACT.md §11 C. */
 export class CsrValidator {
   readonly #keyPolicy: KeyPolicyOptions;
+  readonly #proofs: ProofVerifier;
 
-  constructor(keyPolicy: KeyPolicyOptions) {
+  /**
+   * @param proofs Checks proofs of possession; by default on libuv's thread pool (`meshca serve`
+   * passes its worker threads).
+   */
+  constructor(keyPolicy: KeyPolicyOptions, proofs: ProofVerifier = new ThreadPoolProofVerifier()) {
     this.#keyPolicy = keyPolicy;
+    this.#proofs = proofs;
   }
 
   /**
@@ -58,7 +65,7 @@ export class CsrValidator {
         `CSR asks for ${quoteInput(uri ?? '', MAX_QUOTED_URI_CHARS)} but the caller may only receive ${identity.uri}`,
       );
     }
-    await verifyProofOfPossession(csr.infoDer, csr.signature, digest, key);
+    await verifyProofOfPossession(csr.infoDer, csr.signature, digest, key, this.#proofs);
     return {
       identity,
       spkiDer: csr.spkiDer,

@@ -68,6 +68,7 @@ describe('buildConfig defaults', () => {
         shutdownGraceMs: 10_000,
       },
       http: { listen: '0.0.0.0:9402' },
+      csrVerification: { threads: 2 },
       rateLimits: {
         perIdentityPerSecond: 20,
         perIdentityBurst: 400,
@@ -361,6 +362,16 @@ describe('buildConfig: refusals', () => {
       '<requestTimeout>: must be at least 100ms',
     ],
     ['maxInFlight 0', { maxInFlight: 0 }, '<maxInFlight>: must be at least 1'],
+    [
+      'csrVerifyThreads above 64',
+      { csrVerifyThreads: 65 },
+      '<csrVerifyThreads>: must be at most 64',
+    ],
+    [
+      'csrVerifyThreads below 0',
+      { csrVerifyThreads: -1 },
+      '<csrVerifyThreads>: Too small: expected number to be >=0',
+    ],
     [
       'a per-identity burst of 0 with the limit on',
       { rateLimitPerIdentityBurst: 0 },

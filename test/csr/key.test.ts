@@ -21,7 +21,13 @@ import {
   type CsrKey,
   type KeyPolicyOptions,
 } from '../../src/csr/key.js';
+import {
+  ProofWorkerPool,
+  ThreadPoolProofVerifier,
+  type ProofVerifier,
+} from '../../src/csr/index.js';
 import { InvalidRequestError } from '../../src/errors.js';
+import { silentLogger } from '../../src/logger.js';
 import { expectRefusal, openssl, opensslKey, pemDer, rsaSpki } from './fixtures.js';
 
 const spkiOf = (key: KeyObject): Buffer => key.export({ type: 'spki', format: 'der' });
@@ -96,8 +102,8 @@ describe('inspectKey accepts', () => {
     expect(key.algorithm).toBe(algorithm);
     expect(key.bits).toBe(bits);
     expect(key.curve).toBe(curve);
-    expect(key.keyObject.type).toBe('public');
-    expect(spkiOf(key.keyObject).equals(der)).toBe(true);
+    // The key the proof-of-possession check imports is the one in the CSR.
+    expect(spkiOf(createPublicKey({ key: key.jwk, format: 'jwk' })).equals(der)).toBe(true);
   });
 });
 
@@ -293,7 +299,14 @@ describe('signatureDigest', () => {
   });
 });
 
-describe('verifyProofOfPossession', () => {
+// Both verifiers must answer alike: the same cases run through each.
+const workers = new ProofWorkerPool({ threads: 2 }, silentLogger());
+afterAll(() => workers.close());
+
+describe.each<[string, () => ProofVerifier]>([
+  ['on the thread pool', () => new ThreadPoolProofVerifier()],
+  ['on worker threads', () => workers],
+])('verifyProofOfPossession %s', (_, verifier) => {
   const data = Buffer.from('certification request info');
 
   it.each([
@@ -304,7 +317,9 @@ describe('verifyProofOfPossession', () => {
   ] as const)('resolves for a genuine %s/%s signature', async (algorithm, digest) => {
     const [pair, key] = algorithm === 'RSA' ? [rsa2048, rsaKey] : [ecP256, ecKey];
     const signature = sign(digest, data, pair.privateKey);
-    await expect(verifyProofOfPossession(data, signature, digest, key)).resolves.toBeUndefined();
+    await expect(
+      verifyProofOfPossession(data, signature, digest, key, verifier()),
+    ).resolves.toBeUndefined();
   });
 
   const refusal = {
@@ -322,31 +337,69 @@ describe('verifyProofOfPossession', () => {
           sign('sha256', data, ecP256.privateKey),
           'sha256',
           ecKey,
+          verifier(),
         ),
     },
     {
       name: 'a digest other than the one signed',
       run: () =>
-        verifyProofOfPossession(data, sign('sha256', data, rsa2048.privateKey), 'sha384', rsaKey),
+        verifyProofOfPossession(
+          data,
+          sign('sha256', data, rsa2048.privateKey),
+          'sha384',
+          rsaKey,
+          verifier(),
+        ),
     },
     {
       name: 'a signature by another key',
       run: () =>
-        verifyProofOfPossession(data, sign('sha256', data, ecP384.privateKey), 'sha256', ecKey),
+        verifyProofOfPossession(
+          data,
+          sign('sha256', data, ecP384.privateKey),
+          'sha256',
+          ecKey,
+          verifier(),
+        ),
     },
     {
       name: 'an empty signature',
-      run: () => verifyProofOfPossession(data, Buffer.alloc(0), 'sha256', ecKey),
+      run: () => verifyProofOfPossession(data, Buffer.alloc(0), 'sha256', ecKey, verifier()),
     },
     {
       name: 'an ECDSA signature that is not DER',
-      run: () => verifyProofOfPossession(data, Buffer.alloc(64, 1), 'sha256', ecKey),
+      run: () => verifyProofOfPossession(data, Buffer.alloc(64, 1), 'sha256', ecKey, verifier()),
     },
     {
       name: 'an RSA signature of the wrong length',
-      run: () => verifyProofOfPossession(data, Buffer.alloc(100, 1), 'sha256', rsaKey),
+      run: () => verifyProofOfPossession(data, Buffer.alloc(100, 1), 'sha256', rsaKey, verifier()),
     },
   ])('rejects $name', async ({ run }) => {
     await expectRefusal(run, refusal);
+  });
+
+  it('rejects an EC point that is not on its curve as an unreadable key', async () => {
+    // A well-formed P-256 SubjectPublicKeyInfo whose point (1, 1) is not on the curve: the
+    // structural rules accept it, the import refuses it.
+    const point = Buffer.concat([
+      Buffer.from([4]),
+      Buffer.alloc(31),
+      Buffer.from([1]),
+      Buffer.alloc(31),
+      Buffer.from([1]),
+    ]);
+    const spki = Buffer.concat([spkiOf(ecP256.publicKey).subarray(0, -65), point]);
+    const offCurve = inspectKey(spki, DEFAULT_KEY_POLICY);
+    await expectRefusal(
+      () =>
+        verifyProofOfPossession(
+          data,
+          sign('sha256', data, ecP256.privateKey),
+          'sha256',
+          offCurve,
+          verifier(),
+        ),
+      { errorClass: InvalidRequestError, code: 'ERR_CSR_KEY_ALGORITHM', message: /cannot be read/ },
+    );
   });
 });

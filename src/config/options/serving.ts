@@ -49,6 +49,12 @@ export const SERVING_OPTIONS = {
     default: 2000,
     help: 'Calls processed at once; beyond it callers get UNAVAILABLE and retry (bounds memory).',
   },
+  csrVerifyThreads: {
+    group: 'Serving',
+    kind: 'integer',
+    default: 2,
+    help: "Worker threads that check CSR signatures (the key import and the proof of possession), off the event loop; 0 checks them from the event loop on libuv's thread pool.",
+  },
   rateLimitPerIdentity: {
     group: 'Serving',
     kind: 'integer',

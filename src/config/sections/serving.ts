@@ -13,7 +13,7 @@ const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]*):(\d{1,5})$/;
 export function servingSection(
   context: SectionContext,
   backdateSeconds: number,
-): Pick<Config, 'grpc' | 'http' | 'serving' | 'rateLimits'> {
+): Pick<Config, 'grpc' | 'http' | 'serving' | 'rateLimits' | 'csrVerification'> {
   const { settings: s, problem } = context;
   for (const key of ['listen', 'httpListen'] as const) {
     const match = HOST_PORT.exec(s[key]);
@@ -33,6 +33,7 @@ export function servingSection(
   if (servingTtlSeconds < 300) problem('servingTtl', 'must be at least 5m');
   if (s.requestTimeout < 100) problem('requestTimeout', 'must be at least 100ms');
   if (s.maxInFlight < 1) problem('maxInFlight', 'must be at least 1');
+  if (s.csrVerifyThreads > 64) problem('csrVerifyThreads', 'must be at most 64');
   if (s.rateLimitPerIdentity > 0 && s.rateLimitPerIdentityBurst < 1) {
     problem('rateLimitPerIdentityBurst', 'must be at least 1 while rateLimitPerIdentity is on');
   }
@@ -50,6 +51,7 @@ export function servingSection(
       shutdownGraceMs: s.shutdownGrace,
     },
     http: { listen: s.httpListen },
+    csrVerification: { threads: s.csrVerifyThreads },
     rateLimits: {
       perIdentityPerSecond: s.rateLimitPerIdentity,
       perIdentityBurst: s.rateLimitPerIdentityBurst,
