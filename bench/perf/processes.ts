@@ -153,3 +153,28 @@ function benchEnv(): NodeJS.ProcessEnv {
     Object.entries(process.env).filter(([name]) => !name.startsWith('MESHCA_')),
   );
 }
+
+/** The machine's CPU time, seconds summed over all cores, from /proc/stat. */
+export interface MachineCpu {
+  readonly busy: number;
+  readonly idle: number;
+  /** Time the hypervisor gave this VM's cores to others. */
+  readonly steal: number;
+}
+
+/** Reads the machine's CPU counters (zeros where /proc/stat is absent). */
+export function machineCpu(): MachineCpu {
+  try {
+    const fields =
+      readFileSync('/proc/stat', 'utf8').split('\n')[0]?.trim().split(/\s+/).slice(1) ?? [];
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = fields.map(Number);
+    const tick = (value: number | undefined): number => (value ?? 0) / 100;
+    return {
+      busy: tick(user) + tick(nice) + tick(system) + tick(irq) + tick(softirq),
+      idle: tick(idle) + tick(iowait),
+      steal: tick(steal),
+    };
+  } catch {
+    return { busy: 0, idle: 0, steal: 0 };
+  }
+}

@@ -35,7 +35,7 @@ import {
 } from '../../src/devmode/index.js';
 import { compositeCeiling, cryptoPerSecond, measureCryptoSpeeds } from './ceilings.js';
 import { percentile, runLoad, type LoadResult, type LoadSpec, type Target } from './loadgen.js';
-import { startBareServer, startMeshca, type ServerProcess } from './processes.js';
+import { machineCpu, startBareServer, startMeshca, type ServerProcess } from './processes.js';
 import { buildRequests, writeRequests, type CsrShape } from './request-set.js';
 
 /** Knobs, from the environment (BENCH_SCALE shortens everything). */
@@ -79,6 +79,17 @@ export interface ScenarioFigures {
   readonly errors: Record<string, number>;
   readonly cpuMsPerCert: number;
   readonly peakRssMiB: number;
+  /**
+   * Where the machine's cores went during the scenario, in cores: meshca, everything else that
+   * ran (the load generator, the API server and etcd with governance on), idle, and the share the
+   * hypervisor gave to other machines (steal).
+   */
+  readonly cores: {
+    readonly meshca: number;
+    readonly others: number;
+    readonly idle: number;
+    readonly steal: number;
+  };
 }
 
 /** The half-rate open loop. */
@@ -398,10 +409,12 @@ export async function runScale(
             durationMs: 2000,
           });
           const cpu0 = server.cpuSeconds();
+          const machine0 = machineCpu();
           const { value: result, peakRssMiB } = await withPeakRss(server, () =>
             runLoad(target(port, kind), steadySpec(fixture.requestFiles[shape])),
           );
           const cpu1 = server.cpuSeconds();
+          const machine1 = machineCpu();
           const issuedPerSec = result.ok / result.seconds;
           const composite = compositeCeiling(cryptoPerSec, bareRpcPerSec);
           report.steady({
@@ -417,6 +430,12 @@ export async function runScale(
             errors: result.errors,
             cpuMsPerCert: ((cpu1 - cpu0) * 1000) / Math.max(1, result.ok),
             peakRssMiB,
+            cores: {
+              meshca: (cpu1 - cpu0) / result.seconds,
+              others: Math.max(0, machine1.busy - machine0.busy - (cpu1 - cpu0)) / result.seconds,
+              idle: (machine1.idle - machine0.idle) / result.seconds,
+              steal: (machine1.steal - machine0.steal) / result.seconds,
+            },
           });
           if (kind === 'ec') {
             // The open loop at half the measured maximum, on the same (warm) meshca.

@@ -106,6 +106,9 @@ export async function scaleSection(
           out(
             `   [${figures.configuration}] ${figures.scenario.padEnd(46)} ${fmt(figures.issuedPerSec).padStart(6)} issued/s  ceiling ${fmt(figures.compositeCeilingPerSec).padStart(6)}/s (crypto ${fmt(figures.cryptoPerSec)}, bare ${fmt(figures.bareRpcPerSec)})  ratio ${fmt(figures.ratio, 2)}  p50 ${fmt(figures.p50Ms, 1)} ms  p99 ${fmt(figures.p99Ms, 1)} ms  CPU ${fmt(figures.cpuMsPerCert, 2)} ms/cert  peak RSS ${fmt(figures.peakRssMiB)} MiB  errors ${errorsText(figures.errors)}`,
           );
+          out(
+            `      cores: meshca ${fmt(figures.cores.meshca, 2)}, others ${fmt(figures.cores.others, 2)} (load generator${figures.configuration === 'governance on' ? ', API server, etcd' : ''}), idle ${fmt(figures.cores.idle, 2)}, steal ${fmt(figures.cores.steal, 2)}`,
+          );
         },
         open: (figures) => {
           openLoop.push(figures);

@@ -68,7 +68,7 @@ describe('buildConfig defaults', () => {
         shutdownGraceMs: 10_000,
       },
       http: { listen: '0.0.0.0:9402' },
-      csrVerification: { threads: 2 },
+      csrVerification: { threads: 1 },
       rateLimits: {
         perIdentityPerSecond: 20,
         perIdentityBurst: 400,
