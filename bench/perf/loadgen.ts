@@ -44,8 +44,15 @@ export interface LoadResult {
 const WORKER = fileURLToPath(new URL('./loadgen-worker.ts', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/** Runs one load against `target`. */
-export async function runLoad(target: Target, spec: LoadSpec): Promise<LoadResult> {
+/**
+ * Runs one load against `target`. `atGo` runs when the workers are connected and released, so
+ * that a caller can sample CPU counters over the load itself (not over the workers' start-up).
+ */
+export async function runLoad(
+  target: Target,
+  spec: LoadSpec,
+  atGo?: () => void,
+): Promise<LoadResult> {
   const workers: ChildProcess[] = [];
   const results: Promise<WorkerResult>[] = [];
   const ready: Promise<void>[] = [];
@@ -98,6 +105,7 @@ export async function runLoad(target: Target, spec: LoadSpec): Promise<LoadResul
     child.send({ kind: 'run', task });
   }
   await Promise.all(ready);
+  atGo?.();
   for (const child of workers) child.send({ kind: 'go' });
   const all = await Promise.all(results);
   const latencies = new Float64Array(all.reduce((sum, result) => sum + result.latencies.length, 0));

@@ -408,13 +408,20 @@ export async function runScale(
             ...steadySpec(fixture.requestFiles[shape]),
             durationMs: 2000,
           });
-          const cpu0 = server.cpuSeconds();
-          const machine0 = machineCpu();
+          // CPU counters over the load itself, from the workers' release to their results.
+          let cpu0 = server.cpuSeconds();
+          let machine0 = machineCpu();
+          let wall0 = performance.now();
           const { value: result, peakRssMiB } = await withPeakRss(server, () =>
-            runLoad(target(port, kind), steadySpec(fixture.requestFiles[shape])),
+            runLoad(target(port, kind), steadySpec(fixture.requestFiles[shape]), () => {
+              cpu0 = server.cpuSeconds();
+              machine0 = machineCpu();
+              wall0 = performance.now();
+            }),
           );
           const cpu1 = server.cpuSeconds();
           const machine1 = machineCpu();
+          const wallSeconds = (performance.now() - wall0) / 1000;
           const issuedPerSec = result.ok / result.seconds;
           const composite = compositeCeiling(cryptoPerSec, bareRpcPerSec);
           report.steady({
@@ -431,10 +438,10 @@ export async function runScale(
             cpuMsPerCert: ((cpu1 - cpu0) * 1000) / Math.max(1, result.ok),
             peakRssMiB,
             cores: {
-              meshca: (cpu1 - cpu0) / result.seconds,
-              others: Math.max(0, machine1.busy - machine0.busy - (cpu1 - cpu0)) / result.seconds,
-              idle: (machine1.idle - machine0.idle) / result.seconds,
-              steal: (machine1.steal - machine0.steal) / result.seconds,
+              meshca: (cpu1 - cpu0) / wallSeconds,
+              others: Math.max(0, machine1.busy - machine0.busy - (cpu1 - cpu0)) / wallSeconds,
+              idle: (machine1.idle - machine0.idle) / wallSeconds,
+              steal: (machine1.steal - machine0.steal) / wallSeconds,
             },
           });
           if (kind === 'ec') {
