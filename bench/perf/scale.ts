@@ -324,6 +324,8 @@ export async function runScale(
     readonly p99Ms: number;
   };
   readonly bareHerdSeconds: number;
+  /** The bare server's peak RSS in its herd: what 1,000 TLS connections at once cost by themselves. */
+  readonly bareHerdPeakRssMiB: number;
 }> {
   report.line('   measuring the ceilings: openssl speed on every core...');
   const speeds = measureCryptoSpeeds(Math.max(1, Math.round(3 * options.scale)));
@@ -350,6 +352,7 @@ export async function runScale(
   let bareRpcPerSec: number;
   let bareHalfRate: { ratePerSec: number; p50Ms: number; p99Ms: number };
   let bareHerdSeconds: number;
+  let bareHerdPeakRssMiB: number;
   try {
     await runLoad(target(barePort, 'ec'), {
       ...steadySpec(fixture.requestFiles['ztunnel-ec']),
@@ -378,10 +381,13 @@ export async function runScale(
     report.line(
       `   bare grpc-js server, open loop at half rate: ${bareRate} calls/s, p50 ${bareHalfRate.p50Ms.toFixed(1)} ms, p99 ${bareHalfRate.p99Ms.toFixed(1)} ms`,
     );
-    const herd = await runLoad(target(barePort, 'ec'), herdSpec(fixture, options));
+    const { value: herd, peakRssMiB } = await withPeakRss(bare, () =>
+      runLoad(target(barePort, 'ec'), herdSpec(fixture, options)),
+    );
     bareHerdSeconds = herd.seconds;
+    bareHerdPeakRssMiB = peakRssMiB;
     report.line(
-      `   bare grpc-js server herd: ${options.herdProxies} proxies in ${herd.seconds.toFixed(1)} s`,
+      `   bare grpc-js server herd: ${options.herdProxies} proxies in ${herd.seconds.toFixed(1)} s, peak RSS ${Math.round(peakRssMiB)} MiB`,
     );
   } finally {
     await bare.stop();
@@ -477,7 +483,13 @@ export async function runScale(
       await server.stop();
     }
   }
-  return { cryptoPerSec: cryptoFigures, bareRpcPerSec, bareHalfRate, bareHerdSeconds };
+  return {
+    cryptoPerSec: cryptoFigures,
+    bareRpcPerSec,
+    bareHalfRate,
+    bareHerdSeconds,
+    bareHerdPeakRssMiB,
+  };
 }
 
 function herdSpec(fixture: Fixture, options: ScaleOptions): LoadSpec {

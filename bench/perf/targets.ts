@@ -46,7 +46,7 @@ export function targetLines(report: ScaleReport): string[] {
     lines.push(
       `     ${verdict(herd.failures === 0 && herd.maxAttempts <= 2)} herd: every proxy served, at most one retry: ${herd.failures} failures, ${herd.retriedProxies} retried, max ${herd.maxAttempts} attempts`,
       `     ${verdict(herd.ratioToBare <= 1.5)} herd within 1.5x the bare server: ${fixed(herd.ratioToBare, 2)}x (${fixed(herd.seconds, 1)} s vs ${fixed(herd.bareSeconds, 1)} s)`,
-      `     ${verdict(herd.peakRssMiB <= 300)} herd peak RSS <= 300 MB: ${fixed(herd.peakRssMiB, 0)} MiB`,
+      `     ${verdict(herd.peakRssMiB <= 300)} herd peak RSS <= 300 MB: ${fixed(herd.peakRssMiB, 0)} MiB (bare server's herd: ${fixed(report.ceilings.bareHerdPeakRssMiB, 0)} MiB)`,
     );
   }
   if (on === 'governance on') {

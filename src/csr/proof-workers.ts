@@ -65,6 +65,8 @@ interface Pending {
 
 interface Slot {
   readonly worker: Worker;
+  /** Settles when the thread runs (or fails to start). */
+  readonly online: Promise<void>;
   batch: readonly Pending[] | undefined;
 }
 
@@ -103,18 +105,10 @@ export class ProofWorkerPool implements ProofVerifier, Part {
     return this.#replaced;
   }
 
-  /** Starts the threads and waits until each runs. */
+  /** Starts the threads (if a check has not already) and waits until each runs. */
   async start(): Promise<void> {
     this.#fill();
-    await Promise.all(
-      [...this.#slots].map(
-        (slot) =>
-          new Promise<void>((resolve, reject) => {
-            slot.worker.once('online', resolve);
-            slot.worker.once('error', reject);
-          }),
-      ),
-    );
+    await Promise.all([...this.#slots].map((slot) => slot.online));
   }
 
   verify(job: ProofJob): Promise<ProofOutcome> {
@@ -170,7 +164,13 @@ export class ProofWorkerPool implements ProofVerifier, Part {
     const worker = new Worker(this.#program, { eval: true, name: 'meshca-csr-verification' });
     // An idle thread must not keep a process alive that has nothing else to do.
     worker.unref();
-    const slot: Slot = { worker, batch: undefined };
+    const online = new Promise<void>((resolve, reject) => {
+      worker.once('online', resolve);
+      worker.once('error', reject);
+    });
+    // A thread that fails to start is reported by 'error' below, and replaced on 'exit'.
+    online.catch(() => undefined);
+    const slot: Slot = { worker, online, batch: undefined };
     this.#slots.add(slot);
     worker.on('message', (codes: Uint8Array) => {
       const batch = slot.batch ?? [];

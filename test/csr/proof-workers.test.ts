@@ -36,6 +36,17 @@ describe('ProofWorkerPool', () => {
     }
   });
 
+  it('starts after checks already started its threads', async () => {
+    const pool = new ProofWorkerPool({ threads: 2 }, silentLogger());
+    try {
+      await expect(pool.verify(job(0, true))).resolves.toBe('valid');
+      await pool.start();
+      await expect(pool.verify(job(1, true))).resolves.toBe('valid');
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('reports a key that cannot be imported, and goes on', async () => {
     const pool = new ProofWorkerPool({ threads: 1 }, silentLogger());
     try {
