@@ -154,17 +154,22 @@ describeKube('/readyz and /healthz', () => {
   });
 
   it.each<[string, () => string[], string[], string[]]>([
-    ['development mode (no cluster)', () => [], ['ca', 'roots', 'grpc'], ['ledger']],
+    [
+      'development mode (no cluster)',
+      () => [],
+      ['ca', 'roots', 'csr-verification', 'grpc'],
+      ['ledger'],
+    ],
     [
       'a cluster, impersonation off',
       () => [...meshcaKubeArgs(namespaces), '--ca-dir', caDir, '--trusted-node-accounts', ''],
-      ['ca', 'roots', 'grpc', 'pods'],
+      ['ca', 'roots', 'csr-verification', 'grpc', 'pods'],
       ['kubernetes', 'ledger'],
     ],
     [
       'a cluster, impersonation on',
       () => [...meshcaKubeArgs(namespaces), '--ca-dir', caDir],
-      ['ca', 'roots', 'grpc', 'pods'],
+      ['ca', 'roots', 'csr-verification', 'grpc', 'pods'],
       ['kubernetes', 'ledger'],
     ],
   ])('is 200 with every check ok once running: %s', async (_case, args, checks, details) => {
@@ -222,6 +227,7 @@ describeKube('/readyz and /healthz', () => {
       expect(state.checks).toEqual({
         ca: 'ok',
         roots: 'ok',
+        'csr-verification': 'ok',
         grpc: 'ok',
         pods: 'pod index not loaded',
       });
@@ -240,7 +246,13 @@ describeKube('/readyz and /healthz', () => {
           ? current
           : undefined;
       });
-      expect(state.checks).toEqual({ ca: 'ok', roots: 'ok', grpc: 'ok', pods: 'ok' });
+      expect(state.checks).toEqual({
+        ca: 'ok',
+        roots: 'ok',
+        'csr-verification': 'ok',
+        grpc: 'ok',
+        pods: 'ok',
+      });
       expect(state.details).toEqual({ kubernetes: 'ok', ledger: 'ok' });
       expect(await reachableMetric(server)).toBe(1);
     });
@@ -259,7 +271,13 @@ describeKube('/readyz and /healthz', () => {
       });
       expect(down.status).toBe(200);
       expect(down.ready).toBe(true);
-      expect(down.checks).toEqual({ ca: 'ok', roots: 'ok', grpc: 'ok', pods: 'ok' });
+      expect(down.checks).toEqual({
+        ca: 'ok',
+        roots: 'ok',
+        'csr-verification': 'ok',
+        grpc: 'ok',
+        pods: 'ok',
+      });
       // Not before the delay: the last answer is at least UNREACHABLE_AFTER_MS old.
       const seconds = Number(unreachable.exec(down.details['kubernetes'] ?? '')?.[1]);
       expect(seconds).toBeGreaterThanOrEqual(Math.round(UNREACHABLE_AFTER_MS / 1000));
